@@ -1,0 +1,34 @@
+# Every target bootstraps .venv itself; pinned versions come from constraints.txt (what CI passed with).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test lint bench constraints clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt -e '.[dev,airflow]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/python examples/demo.py
+
+test: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: venv
+	$(BIN)/ruff check .
+
+bench: venv
+	$(BIN)/python bench/logging.py
+
+# Refresh the pins after changing dependencies (then run `make test` and commit both).
+constraints: venv
+	$(BIN)/uv pip freeze --python $(BIN)/python --exclude-editable | grep -v '^aml-bridge' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .aml-bridge
