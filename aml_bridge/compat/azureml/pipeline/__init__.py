@@ -1,0 +1,1 @@
+"""`azureml.pipeline` on aml-bridge (see `aml_bridge.pipeline`)."""

@@ -1,0 +1,45 @@
+"""Azure ML v1 pipelines as pure data: steps, ports and parameters -> a `PipelinePlan`.
+
+No Airflow, MLflow, pandas or boto3 import here: a DAG file that builds a pipeline stays cheap
+to parse. The Airflow provider materialises the plan; `resolve` and `fingerprint` are the pure
+run-time helpers its operators use.
+"""
+
+from __future__ import annotations
+
+from .errors import PipelineDefinitionError, PipelineParameterError, PipelineParameterTypeError
+from .parameter import PipelineParameter
+from .pipeline import Pipeline
+from .pipeline_data import (
+    InputPortBinding,
+    PipelineData,
+    PipelineOutputFileDataset,
+    PipelineOutputTabularDataset,
+)
+from .plan import ArgumentPlan, InputPlan, OutputPlan, ParamPlan, PipelinePlan, StepPlan
+from .python_script_step import PythonScriptStep
+from .sequence import StepSequence
+from .step import PipelineStep
+from .submission import Submission
+
+__all__ = [
+    "ArgumentPlan",
+    "InputPlan",
+    "InputPortBinding",
+    "OutputPlan",
+    "ParamPlan",
+    "Pipeline",
+    "PipelineData",
+    "PipelineDefinitionError",
+    "PipelineOutputFileDataset",
+    "PipelineOutputTabularDataset",
+    "PipelineParameter",
+    "PipelineParameterError",
+    "PipelineParameterTypeError",
+    "PipelinePlan",
+    "PipelineStep",
+    "PythonScriptStep",
+    "StepPlan",
+    "StepSequence",
+    "Submission",
+]
