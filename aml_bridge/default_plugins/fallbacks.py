@@ -15,8 +15,3 @@ _MESSAGE = (
 @hookimpl(trylast=True)
 def aml_start_run(workspace: WorkspaceConfig) -> None:
     raise PluginError(_MESSAGE)
-
-
-@hookimpl(trylast=True)
-def aml_read_run(workspace: WorkspaceConfig) -> None:
-    raise PluginError(_MESSAGE)
