@@ -35,14 +35,15 @@ class Experiment:
         return Run._start_logging(self, *args, **kwargs)
 
     def submit(self, config: Any, tags: dict[str, Any] | None = None, **kwargs: Any) -> Run:
-        """Run a submittable configuration (anything with `_aml_submit`) and tag the new run."""
+        """Run a submittable configuration: anything with `_aml_submit(experiment, tags=..., **kwargs)`.
+
+        Tags go to the submitter so they exist before the job starts (steps read
+        `run.parent.get_tags()`); Azure applies them right after submission.
+        """
         submit = getattr(config, "_aml_submit", None)
         if submit is None:
             raise UserErrorException(f"Objects of type {type(config).__name__} cannot be submitted to an experiment.")
-        run = submit(self, **kwargs)
-        if tags:
-            run.set_tags(tags)
-        return run
+        return submit(self, tags=tags, **kwargs)
 
     def get_runs(self, type: str | None = None, tags: Any = None, properties: Any = None,
                  include_children: bool = False) -> Iterator[Run]:

@@ -195,3 +195,29 @@ def aml_step_env(workspace: WorkspaceConfig, run: RunRecord, step: Any) -> dict[
 @hookspec(firstresult=True)
 def aml_get_secret(workspace: WorkspaceConfig, name: str) -> str | None:
     """Return the secret `name`, or None when this plugin does not have it."""
+
+
+# --- pipelines ------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def aml_step_to_task(step: Any, dag: Any, pipeline: dict[str, Any]) -> Any:
+    """Turn one plan step into an Airflow operator on `dag`, or return None for a kind you don't handle.
+
+    Third parties add step types this way: match `step.kind` and return your operator.
+
+    :param step: an `aml_bridge.pipeline.plan.StepPlan` (pure data; `step.kind` says which type).
+    :param dag: the `airflow.sdk.DAG` being built; create the operator with `dag=dag`.
+    :param pipeline: settings every step task needs (JSON-serialisable): `workspace` (a
+        WorkspaceConfig as a dict), `experiment_name`, `continue_on_step_failure`,
+        `regenerate_outputs`, `start_task_id`, `parameters` (defaults) and `parameter_kinds`.
+    """
+
+
+@hookspec(firstresult=True)
+def aml_submit_pipeline(workspace: WorkspaceConfig, pipeline: Any, submission: Any) -> Any:
+    """Run a submitted pipeline and return its `PipelineRun` (`Pipeline.submit`, `Experiment.submit`).
+
+    :param pipeline: the `aml_bridge.pipeline.Pipeline` object.
+    :param submission: `aml_bridge.pipeline.submission.Submission` (plan, parameter values, flags).
+    """

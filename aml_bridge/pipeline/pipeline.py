@@ -78,8 +78,15 @@ class Pipeline:
 
         plan = self.plan()
         values = plan.parameter_values(pipeline_parameters)
+        tags = {str(k): str(v) for k, v in (kwargs.get("tags") or {}).items()}
         return submit(self, Submission(plan, experiment_name, values, continue_on_step_failure,
-                                       regenerate_outputs, parent_run_id, dict(kwargs.get("tags") or {})))
+                                       regenerate_outputs, parent_run_id, tags))
+
+    def _aml_submit(self, experiment: Any, tags: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """`Experiment(ws, name).submit(pipeline, ...)`; `pipeline_params` is Azure's old alias."""
+        if "pipeline_params" in kwargs and "pipeline_parameters" not in kwargs:
+            kwargs["pipeline_parameters"] = kwargs.pop("pipeline_params")
+        return self.submit(experiment.name, tags=tags, **kwargs)
 
 
 __all__ = ["Pipeline"]

@@ -30,6 +30,10 @@ def submit(pipeline: Any, submission: Submission) -> Any:
     """Hand a validated submission to the `aml_submit_pipeline` hook (keyword call, like every hook)."""
     from ..data._common import config_of
     from ..plugins import get_plugin_manager
+    from .loader import capture, capturing
+
+    if capturing():
+        capture(pipeline, submission)
 
     hook = getattr(get_plugin_manager().hook, "aml_submit_pipeline", None)
     result = None if hook is None else hook(workspace=config_of(pipeline.workspace), pipeline=pipeline,
