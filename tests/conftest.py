@@ -66,4 +66,12 @@ def exp(ws, request):
 
 
 def pytest_configure(config) -> None:
+    """Process-wide settings, fixed before anything imports Airflow (it reads them once)."""
+    import tempfile
+
     os.environ.setdefault("AML_BRIDGE_FLUSH_INTERVAL", "0.5")
+    airflow_home = tempfile.mkdtemp(prefix="aml-bridge-tests-airflow-")
+    os.environ["AIRFLOW_HOME"] = airflow_home
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(airflow_home, "dags")
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{airflow_home}/airflow.db"

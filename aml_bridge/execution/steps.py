@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import IO, Any
 
 from .. import records as R
+from ..context import airflow_tags
 from ..data import Datastore
 from ..errors import AmlBridgeError
 from ..pipeline import fingerprint as fp
@@ -78,7 +79,8 @@ class StepExecution:
                                       parent_run_id=self.pipeline_run._backend_id, tags=wanted) or []
         if found:
             run: Run = _rehydrate(self.pipeline_run.experiment, found[0])
-            run._write(tags={TAG_TRY: str(self.try_number)})
+            run.remove_tags([R.TAG_ERROR])  # this try starts clean; the log of the last one is kept
+            run._write(tags={TAG_TRY: str(self.try_number), **airflow_tags()})
             run._set_status("Running")
         else:
             run = Run._create(self.pipeline_run.experiment, name=self.step.name, parent=self.pipeline_run,
