@@ -99,7 +99,7 @@ class ArtifactsMixin:
 
         snapshot_id = str(uuid.uuid4())
         with tempfile.TemporaryDirectory() as tmp:
-            archive = make_zip(file_or_folder_path, os.path.join(tmp, f"{snapshot_id}.zip"))
+            archive = make_zip(file_or_folder_path, os.path.join(tmp, f"{snapshot_id}.zip"), exclude=[self._ws.home])
             self._store(f"{SNAPSHOT_PREFIX}{snapshot_id}.zip", archive)
         self.add_properties({SNAPSHOT_PROPERTY: snapshot_id})
         return snapshot_id

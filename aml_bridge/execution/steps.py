@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -29,9 +28,9 @@ from ..pipeline.resolve import (
     step_environment,
     step_parameters,
 )
-from ..pipeline.snapshot import snapshot_files
 from ..plugins import hooks
 from ..run import Run, _rehydrate
+from ..snapshot import copy_tree
 from .runs import STEP_RUN_TYPE, TAG_OUTPUTS, TAG_REUSE_KEY, TAG_REUSED_FROM, TAG_TASK_ID, StepRun
 
 TAG_MAP_INDEX = "aml_bridge.map_index"
@@ -105,7 +104,7 @@ class StepExecution:
             ports = {**inputs, **{n: p for n, (p, _) in out_paths.items()}}
             argv = [sys.executable, self.step.script or "", *resolve_arguments(self.step, ports, self.parameters)]
             env = step_environment(self.step, ports, self.parameters)
-            cwd = stack.enter_context(_snapshot(self.step.source_directory))
+            cwd = stack.enter_context(_snapshot(self.step.source_directory, self.workspace.config.home))
             code = launch(run, argv, cwd, env, step=self.step, stream=stream, forward_signals=forward_signals,
                           on_start=on_start)
             if code != 0:
@@ -197,14 +196,11 @@ class StepExecution:
 
 
 @contextmanager
-def _snapshot(source_directory: str | None) -> Iterator[str]:
+def _snapshot(source_directory: str | None, home: str) -> Iterator[str]:
     """A fresh copy of the step's source folder (ignore files honoured) to run in."""
     with tempfile.TemporaryDirectory(prefix="aml-step-") as tmp:
         if source_directory:
-            for rel in snapshot_files(source_directory):
-                target = os.path.join(tmp, rel)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                shutil.copy2(os.path.join(source_directory, rel), target)
+            copy_tree(source_directory, tmp, exclude=[home])
         yield tmp
 
 

@@ -10,48 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 
 from ..errors import SnapshotException
+from ..snapshot import IGNORE_FILES, ignore_file, snapshot_files
 
 EMPTY_HASH = "0" * 32
 MAX_FILE_BYTES = 300 * 1024 * 1024
-IGNORE_FILES = (".amlignore", ".gitignore")
 _CHUNK = 1 << 20
-
-
-def ignore_file(root: str | os.PathLike[str]) -> Path | None:
-    """The root-level ignore file in force: `.amlignore` replaces `.gitignore` entirely."""
-    for name in IGNORE_FILES:
-        candidate = Path(root) / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _spec(root: str | os.PathLike[str]):  # -> pathspec.GitIgnoreSpec | None (pathspec imported lazily)
-    path = ignore_file(root)
-    if path is None:
-        return None
-    import pathspec
-
-    return pathspec.GitIgnoreSpec.from_lines(path.read_text(encoding="utf-8", errors="replace").splitlines())
-
-
-def snapshot_files(root: str | os.PathLike[str]) -> list[str]:
-    """Root-relative POSIX paths of the files a snapshot holds, sorted."""
-    spec = _spec(root)
-    found = []
-    for folder, dirs, files in os.walk(root):
-        rel_folder = Path(folder).relative_to(root).as_posix()
-        prefix = "" if rel_folder == "." else rel_folder + "/"
-        if spec is not None:
-            dirs[:] = [d for d in dirs if not spec.match_file(f"{prefix}{d}/")]
-        for name in files:
-            rel = prefix + name
-            if (spec is None or not spec.match_file(rel)) and os.path.isfile(os.path.join(folder, name)):
-                found.append(rel)
-    return sorted(found)
 
 
 def content_hash(root: str | os.PathLike[str] | None) -> str:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider.dag_builder import pipeline_dag
+from airflow_provider.provider_info import get_provider_info
 from aml_bridge import hookimpl
 from aml_bridge.pipeline import Pipeline, PipelineData, PipelineParameter, PythonScriptStep
 from aml_bridge.plugins import build_plugin_manager, set_plugin_manager
-from airflow_provider.dag_builder import pipeline_dag
-from airflow_provider.provider_info import get_provider_info
 from tests.provider.helpers import script
 
 
@@ -25,7 +25,7 @@ def two_steps(ws, tmp_path):
     script(src, "train.py", "pass\n")
     data = PipelineData("prepared", datastore=ws.get_default_datastore())
     lr = PipelineParameter("lr", default_value=0.5)
-    prep = PythonScriptStep("prep.py", source_directory=str(src), outputs=[data], arguments=["--out", data])
+    _prep = PythonScriptStep("prep.py", source_directory=str(src), outputs=[data], arguments=["--out", data])
     train = PythonScriptStep("train.py", source_directory=str(src), inputs=[data], arguments=["--in", data, lr])
     return Pipeline(ws, [train])
 

@@ -16,7 +16,7 @@ from tests.provider.helpers import script, side_effects
 def _pipeline(ws, tmp_path, version=None):
     log = tmp_path / "executions.log"
     o1 = PipelineData("o1", datastore=ws.get_default_datastore())
-    s1 = PythonScriptStep("s1.py", source_directory=str(tmp_path / "src1"), outputs=[o1],
+    _s1 = PythonScriptStep("s1.py", source_directory=str(tmp_path / "src1"), outputs=[o1],
                           arguments=["--out", o1, "--log", str(log)], version=version)
     s2 = PythonScriptStep("s2.py", source_directory=str(tmp_path / "src2"), inputs=[o1],
                           arguments=["--inp", o1, "--log", str(log)])

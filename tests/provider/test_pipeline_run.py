@@ -48,7 +48,7 @@ def sources(tmp_path):
 def test_pipeline_run_tree_data_and_parameters(ws, sources):
     p1 = PipelineData("p1", datastore=ws.get_default_datastore())
     lr = PipelineParameter("lr", default_value=0.01)
-    a = PythonScriptStep("a.py", source_directory=str(sources), outputs=[p1], params={"my-p": "v"},
+    _a = PythonScriptStep("a.py", source_directory=str(sources), outputs=[p1], params={"my-p": "v"},
                          arguments=["--out", p1, "--lr", lr, "--p", "parameter:my-p"])
     b = PythonScriptStep("b.py", source_directory=str(sources), inputs=[p1], arguments=["--inp", p1])
     c = PythonScriptStep("c.py", source_directory=str(sources))

@@ -1,0 +1,13 @@
+from aml_bridge.authentication import (
+    AbstractAuthentication,
+    AzureCliAuthentication,
+    InteractiveLoginAuthentication,
+    MsiAuthentication,
+    ServicePrincipalAuthentication,
+    TokenAuthentication,
+)
+
+__all__ = [
+    "AbstractAuthentication", "AzureCliAuthentication", "InteractiveLoginAuthentication", "MsiAuthentication",
+    "ServicePrincipalAuthentication", "TokenAuthentication",
+]

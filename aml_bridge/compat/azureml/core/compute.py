@@ -1,0 +1,3 @@
+from aml_bridge.compute import AmlCompute, ComputeInstance, ComputeTarget
+
+__all__ = ["AmlCompute", "ComputeInstance", "ComputeTarget"]

@@ -1,0 +1,3 @@
+from aml_bridge.train.conda_dependencies import CondaDependencies
+
+__all__ = ["CondaDependencies"]

@@ -1,0 +1,3 @@
+from aml_bridge.experiment import Experiment
+
+__all__ = ["Experiment"]

@@ -1,0 +1,3 @@
+from aml_bridge.model import Model
+
+__all__ = ["Model"]

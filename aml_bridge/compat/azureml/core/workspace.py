@@ -1,0 +1,3 @@
+from aml_bridge.workspace import Workspace
+
+__all__ = ["Workspace"]
