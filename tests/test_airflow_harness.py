@@ -62,6 +62,7 @@ def test_cluster_runs_a_triggered_dag_and_leaves_nothing_behind(tmp_path: Path, 
         assert "read back: hello from conf" in cluster.task_log(DAG_ID, run_id, "read")
         _assert_import_errors_surface(cluster, dags_folder)
         database = cluster.database
+        assert database is not None
 
     assert cluster.alive_processes() == []
     assert not database_exists(database)

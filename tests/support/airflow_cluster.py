@@ -285,7 +285,8 @@ class AirflowCluster:
         return payload
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> dict:
-        """Wait until the DAG processor has parsed `dag_id`; raise at once with the import errors if any."""
+        """Wait until the DAG processor has parsed `dag_id`; while it is missing, any import error (of any
+        file) fails at once with its traceback instead of a timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import importlib.util
 import json
 import os
 import secrets
@@ -178,6 +179,9 @@ def _sql(statement: str) -> list[tuple]:
 
 def ensure_postgres(timeout: float = 30) -> None:
     """Reach PostgreSQL on 127.0.0.1:5432, starting the local cluster if it is down; raise if impossible."""
+    if importlib.util.find_spec("asyncpg") is None:
+        # Airflow 3.3 derives a `postgresql+asyncpg` URL from sql_alchemy_conn at import time.
+        raise RuntimeError("asyncpg is not installed: every Airflow component fails on PostgreSQL without it")
     try:
         _admin_connection().close()
         return
