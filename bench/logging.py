@@ -95,7 +95,7 @@ def main() -> None:
     import mlflow  # noqa: F401  (import cost kept out of the timings)
 
     from aml_bridge import Workspace, settings
-    from tests.support.mlflow_server import start_mlflow_server, stop
+    from tests.support.mlflow_server import start_mlflow_server, stop_mlflow_server
 
     print("| store | points | run.log µs/call | bridge end-to-end s | raw log_batch s | "
           "throughput vs log_batch | mlflow.log_metric µs/call |")
@@ -109,7 +109,7 @@ def main() -> None:
             http_ws = Workspace(config=settings.resolve(home=os.path.join(tmp, "home2"), tracking_uri=url))
             measure("HTTP server", http_ws, args.points, args.sample)
         finally:
-            stop(proc)
+            stop_mlflow_server(proc)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from aml_bridge import Workspace, settings
-from tests.support.mlflow_server import start_mlflow_server, stop
+from tests.support.mlflow_server import start_mlflow_server, stop_mlflow_server
 
 _ISOLATE = ("AML_BRIDGE_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID",
             "AML_BRIDGE_HOME", "AML_BRIDGE_CONFIG", "AML_BRIDGE_ARTIFACT_ROOT", "AIRFLOW_CTX_DAG_ID",
@@ -39,7 +39,7 @@ def ws(shared_home, tmp_path, monkeypatch) -> Workspace:
 def mlflow_server_url(tmp_path_factory) -> str:
     url, proc = start_mlflow_server(tmp_path_factory.mktemp("mlflow-server"))
     yield url
-    stop(proc)
+    stop_mlflow_server(proc)
 
 
 @pytest.fixture(params=["sqlite", "http"])

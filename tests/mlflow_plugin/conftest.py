@@ -7,11 +7,9 @@ with unique experiment names (`unique` fixture).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from mlflow_server import start_mlflow_server, stop_mlflow_server
 
 from aml_bridge.plugins import build_plugin_manager
 from aml_bridge.settings import WorkspaceConfig, resolve
@@ -28,15 +26,6 @@ def sqlite_ws(tmp_path_factory: pytest.TempPathFactory) -> WorkspaceConfig:
     home = tmp_path_factory.mktemp("sqlite-home")
     return resolve(home=str(home), tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
                    artifact_root=str(home / "artifacts"))
-
-
-@pytest.fixture(scope="session")
-def mlflow_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url, process = start_mlflow_server(tmp_path_factory.mktemp("mlflow-server"))
-    try:
-        yield url
-    finally:
-        stop_mlflow_server(process)
 
 
 @pytest.fixture(scope="session")
