@@ -19,6 +19,7 @@ import sys
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import argparse  # noqa: E402
+import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -72,13 +73,20 @@ def per_call_log_metric(uri: str, sample: int) -> float:
         return (time.perf_counter() - start) / sample
 
 
-def measure(label: str, ws, points: list[int], sample: int) -> list[str]:
+def measure(label: str, ws, points: list[int], sample: int, repeats: int) -> list[str]:
+    """Bridge and raw runs alternate, `repeats` times each; medians are reported."""
     uri = ws.config.tracking_uri
     per_call = per_call_log_metric(uri, sample)
+    raw_log_batch(uri, 1000)  # warm the store for both sides
     rows = []
     for n in points:
-        loop, total = bridge(ws, n)
-        raw = raw_log_batch(uri, n)
+        bridge_runs, raw_runs = [], []
+        for _ in range(repeats):
+            bridge_runs.append(bridge(ws, n))
+            raw_runs.append(raw_log_batch(uri, n))
+        loop = statistics.median(b[0] for b in bridge_runs)
+        total = statistics.median(b[1] for b in bridge_runs)
+        raw = statistics.median(raw_runs)
         rows.append(
             f"| {label} | {n:,} | {loop / n * 1e6:.2f} | {total:.2f} | {raw:.2f} | {raw / total:.2f}x | "
             f"{per_call * 1e6:,.0f} (est. {per_call * n:,.0f} s) |")
@@ -90,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--sample", type=int, default=300, help="calls timed for per-call mlflow.log_metric")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per side (median reported)")
     args = parser.parse_args()
 
     import mlflow  # noqa: F401  (import cost kept out of the timings)
@@ -103,11 +112,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         sqlite_ws = Workspace(config=settings.resolve(home=os.path.join(tmp, "home")))
-        measure("SQLite", sqlite_ws, args.points, args.sample)
+        measure("SQLite", sqlite_ws, args.points, args.sample, args.repeats)
         url, proc = start_mlflow_server(Path(tmp) / "server")
         try:
             http_ws = Workspace(config=settings.resolve(home=os.path.join(tmp, "home2"), tracking_uri=url))
-            measure("HTTP server", http_ws, args.points, args.sample)
+            measure("HTTP server", http_ws, args.points, args.sample, args.repeats)
         finally:
             stop_mlflow_server(proc)
 
