@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-REGISTRARS = ["aml_bridge.cli:register_run", "aml_bridge.cli:register_runs"]
+REGISTRARS = ["aml_bridge.cli:register_run", "aml_bridge.cli:register_runs", "aml_bridge.cli_pipeline:register"]
 RUN_TYPE = "azureml.scriptrun"
 
 

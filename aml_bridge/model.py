@@ -212,9 +212,9 @@ def _filter(values: dict[str, str], wanted: Any) -> bool:
 def _backend_run_id(workspace: Any, run_id: str | None) -> str | None:
     if run_id is None:
         return None
-    from .run import _find_record
+    from .run_lookup import find_record
 
-    return _find_record(workspace.config, run_id).run_id
+    return find_record(workspace.config, run_id).run_id
 
 
 __all__ = ["Model"]

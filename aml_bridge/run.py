@@ -6,47 +6,36 @@ from the two mixins. `docs/design.md` explains ids, status tags and metric stora
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import time
-import traceback
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from . import records as R
 from .context import airflow_tags
-from .errors import ActivityFailedException, RunEnvironmentException, UserErrorException
+from .errors import RunEnvironmentException, UserErrorException
 from .plugins import hooks
 from .run_artifacts import ArtifactsMixin
+from .run_details import TERMINAL, DetailsMixin, error_response
+from .run_lookup import DEFAULT_RUN_TYPE, find_record, matches, rehydrate, run_class, tag_value
 from .run_metrics import MetricsMixin
 from .writer import get_writer
 
 if TYPE_CHECKING:
     from .experiment import Experiment
 
-TERMINAL = ("Completed", "Failed", "Canceled")
 RUNNING_STATES = ("NotStarted", "Queued", "Preparing", "Provisioning", "Starting", "Running",
                   "Unapproved", "NotResponding", "Pausing", "Paused", "CancelRequested", "Finalizing")
-_RUN_TYPES: dict[str, type[Run]] = {}
-
-
-def register_run_type(run_type: str, cls: type[Run]) -> None:
-    """Let `Run.get`/`get_children` rehydrate `run_type` runs as `cls` (PipelineRun, StepRun...)."""
-    _RUN_TYPES[run_type] = cls
-
-
-class Run(MetricsMixin, ArtifactsMixin):
+class Run(MetricsMixin, ArtifactsMixin, DetailsMixin):
     """A tracked run. Construct with `Run(experiment, run_id)` or get one from `get_context()`."""
 
-    DEFAULT_TYPE = "azureml.scriptrun"
+    DEFAULT_TYPE = DEFAULT_RUN_TYPE
 
     def __init__(self, experiment: Experiment, run_id: str, outputs: Any = None, _record: R.RunRecord | None = None,
                  **kwargs: Any) -> None:
         self.experiment = experiment
         self._ws = experiment.workspace.config
-        record = _record or _find_record(self._ws, run_id)
+        record = _record or find_record(self._ws, run_id)
         self._adopt(record)
         self._queue = get_writer().queue(self._ws, self._backend_id)
         self._flush_size = get_writer().flush_size
@@ -107,7 +96,7 @@ class Run(MetricsMixin, ArtifactsMixin):
     def parent(self) -> Run | None:
         if self._parent is False:
             parent_id = self._record.parent_run_id
-            self._parent = _rehydrate(self.experiment, _find_record(self._ws, parent_id)) if parent_id else None
+            self._parent = rehydrate(self.experiment, find_record(self._ws, parent_id)) if parent_id else None
         return self._parent  # type: ignore[return-value]
 
     # --- creation ------------------------------------------------------------------------
@@ -130,7 +119,7 @@ class Run(MetricsMixin, ArtifactsMixin):
         record = hooks.aml_start_run(workspace=experiment.workspace.config, experiment_name=experiment.name,
                                      parent_run_id=parent._backend_id if parent else None,
                                      run_name=display_name, tags={**system, **(tags or {})})
-        return _RUN_TYPES.get(run_type or "", cls)(experiment, record.run_id, outputs=outputs, _record=record)
+        return run_class(run_type, cls)(experiment, record.run_id, outputs=outputs, _record=record)
 
     @classmethod
     def _start_logging(cls, experiment: Experiment, name: str | None = None, run_id: str | None = None,
@@ -138,7 +127,7 @@ class Run(MetricsMixin, ArtifactsMixin):
                        tags: dict[str, Any] | None = None, description: str | None = None, **kwargs: Any) -> Run:
         """`Experiment.start_logging`: a Running run with a snapshot and a tracked outputs folder."""
         run = cls._create(experiment, run_id=run_id, display_name=display_name or name,
-                          tags={k: _tag_value(v) for k, v in (tags or {}).items()},
+                          tags={k: tag_value(v) for k, v in (tags or {}).items()},
                           outputs=True if outputs is None else outputs)
         if description:
             run.description = description
@@ -218,7 +207,7 @@ class Run(MetricsMixin, ArtifactsMixin):
     # --- reading -------------------------------------------------------------------------
 
     def _refresh(self) -> R.RunRecord:
-        self._adopt(_find_record(self._ws, self._backend_id))
+        self._adopt(find_record(self._ws, self._backend_id))
         return self._record
 
     def get_status(self) -> str:
@@ -235,64 +224,6 @@ class Run(MetricsMixin, ArtifactsMixin):
     def get_properties(self) -> dict[str, str]:
         return dict(self._refresh().properties)
 
-    def get_details(self) -> dict[str, Any]:
-        """Azure's details dict; `endTimeUtc` only once the run has ended."""
-        record = self._refresh()
-        details: dict[str, Any] = {
-            "runId": self.id, "target": record.tags.get(R.TAG_TARGET, "sdk"), "status": record.status,
-            "startTimeUtc": _iso(record.start_time), "properties": dict(record.properties),
-            "inputDatasets": [], "outputDatasets": [], "runDefinition": {}, "logFiles": self._log_files(),
-            "submittedBy": record.tags.get("mlflow.user") or getpass.getuser(),
-        }
-        if record.status in TERMINAL and record.end_time:
-            details["endTimeUtc"] = _iso(record.end_time)
-        if record.tags.get(R.TAG_ERROR):
-            details["error"] = json.loads(record.tags[R.TAG_ERROR])
-        return {k: v for k, v in details.items() if v is not None}
-
-    def get_details_with_logs(self) -> dict[str, Any]:
-        details = self.get_details()
-        details["logFiles"] = {name: self._read_text(name) for name in details["logFiles"]}
-        return details
-
-    def _log_files(self) -> dict[str, str]:
-        roots = ("logs/", "user_logs/", "system_logs/", "azureml-logs/")
-        return {n: f"{self._record.artifact_uri}/{n}" for n in self.get_file_names() if n.startswith(roots)}
-
-    def _read_text(self, name: str) -> str:
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            self.download_file(name, os.path.join(tmp, "log"))
-            with open(os.path.join(tmp, "log"), errors="replace") as fh:
-                return fh.read()
-
-    def wait_for_completion(self, show_output: bool = False, wait_post_processing: bool = False,
-                            raise_on_error: bool = True) -> dict[str, Any]:
-        """Poll until the run ends; a Failed run raises `ActivityFailedException`."""
-        if show_output:
-            print(f"RunId: {self.id}\nWeb View: {self.get_portal_url()}\n", flush=True)
-        delay = float(os.environ.get("AZUREML_RUN_POLLING_INTERVAL_MIN", "0.5"))
-        ceiling = float(os.environ.get("AZUREML_RUN_POLLING_INTERVAL_MAX", "60"))
-        while self.get_status() not in TERMINAL:
-            time.sleep(delay)
-            delay = min(delay * 1.5, ceiling)
-        details = self.get_details()
-        if show_output:
-            for name in details["logFiles"]:
-                print(self._read_text(name), end="")
-            print(f"\nExecution Summary\n=================\nRunId: {self.id}\nWeb View: {self.get_portal_url()}\n")
-        if details["status"] == "Failed" and raise_on_error:
-            raise ActivityFailedException(error_details=json.dumps(details.get("error", {}), indent=2))
-        return details
-
-    def get_portal_url(self) -> str:
-        """The run's page in the MLflow UI (with Azure's `wsid` query, which scripts parse)."""
-        ws = self.experiment.workspace
-        return (f"{self._ws.mlflow_ui}/#/experiments/{self._record.experiment_id}/runs/{self._backend_id}"
-                f"?wsid=/subscriptions/{ws.subscription_id}/resourcegroups/{ws.resource_group}"
-                f"/workspaces/{ws.name}")
-
     # --- tags and properties -------------------------------------------------------------
 
     def tag(self, key: str, value: Any = None) -> None:
@@ -300,7 +231,7 @@ class Run(MetricsMixin, ArtifactsMixin):
 
     def set_tags(self, tags: dict[str, Any]) -> None:
         """Merge tags (values `str()`-ed; no value stores ""). `run.tags` refreshes on `get_tags()`."""
-        self._write(tags={str(k): _tag_value(v) for k, v in tags.items()})
+        self._write(tags={str(k): tag_value(v) for k, v in tags.items()})
 
     def remove_tags(self, tags: list[str]) -> None:
         hooks.aml_delete_tags(workspace=self._ws, run_id=self._backend_id, keys=list(tags))
@@ -309,7 +240,7 @@ class Run(MetricsMixin, ArtifactsMixin):
         """Add-only: a new key is added, the same value again is a no-op, a change is an error."""
         if not properties:
             return
-        values = {str(k): _tag_value(v) for k, v in properties.items()}
+        values = {str(k): tag_value(v) for k, v in properties.items()}
         current = self._refresh().properties
         changed = {k: (current[k], v) for k, v in values.items() if k in current and current[k] != v}
         if changed:
@@ -345,10 +276,10 @@ class Run(MetricsMixin, ArtifactsMixin):
             found = hooks.aml_search_runs(workspace=self._ws, experiment_name=None,
                                           parent_run_id=parent._backend_id, tags={}) or []
             for record in found:
-                child = _rehydrate(self.experiment, record)
+                child = rehydrate(self.experiment, record)
                 if recursive:
                     pending.append(child)
-                if _matches(record, tags, properties, type, status):
+                if matches(record, tags, properties, type, status):
                     yield child
 
     @staticmethod
@@ -358,17 +289,17 @@ class Run(MetricsMixin, ArtifactsMixin):
         found = hooks.aml_search_runs(workspace=experiment.workspace.config, experiment_name=experiment.name,
                                       parent_run_id=None, tags={}) or []
         for record in found:
-            if (include_children or not record.parent_run_id) and _matches(record, tags, properties, type, status):
-                yield _rehydrate(experiment, record)
+            if (include_children or not record.parent_run_id) and matches(record, tags, properties, type, status):
+                yield rehydrate(experiment, record)
 
     @staticmethod
     def get(workspace: Any, run_id: str) -> Run:
         """Find a run by its MLflow id or its Azure-style id."""
         from .experiment import Experiment
 
-        record = _find_record(workspace.config, run_id)
+        record = find_record(workspace.config, run_id)
         experiment = Experiment(workspace, record.experiment_name, _skip_name_validation=True)
-        return _rehydrate(experiment, record)
+        return rehydrate(experiment, record)
 
     @classmethod
     def get_context(cls, allow_offline: bool = True, used_for_context_manager: bool = False, **kwargs: Any) -> Any:
@@ -395,49 +326,6 @@ class Run(MetricsMixin, ArtifactsMixin):
 # --- module helpers ----------------------------------------------------------------------
 
 
-def _find_record(workspace: Any, run_id: str) -> R.RunRecord:
-    record = hooks.aml_read_run(workspace=workspace, run_id=run_id) if _looks_like_backend_id(run_id) else None
-    if record is None:
-        found = hooks.aml_search_runs(workspace=workspace, experiment_name=None, parent_run_id=None,
-                                      tags={R.TAG_AML_ID: run_id}) or []
-        record = found[0] if found else None
-    if record is None:
-        raise UserErrorException(f"Run {run_id!r} was not found in workspace store {workspace.tracking_uri}.")
-    return record
-
-
-def _looks_like_backend_id(run_id: str) -> bool:
-    return len(run_id) == 32 and all(c in "0123456789abcdef" for c in run_id)
-
-
-def _rehydrate(experiment: Experiment, record: R.RunRecord) -> Run:
-    from .experiment import Experiment as Exp
-
-    if record.experiment_name != experiment.name:
-        experiment = Exp(experiment.workspace, record.experiment_name, _skip_name_validation=True)
-    cls = _RUN_TYPES.get(record.tags.get(R.TAG_TYPE, ""), Run)
-    return cls(experiment, record.run_id, _record=record)
-
-
-def _matches(record: R.RunRecord, tags: Any, properties: Any, run_type: str | None, status: str | None) -> bool:
-    return (_has(record.user_tags(), tags) and _has(record.properties, properties)
-            and (run_type is None or record.tags.get(R.TAG_TYPE, Run.DEFAULT_TYPE) == run_type)
-            and (status is None or record.status == status))
-
-
-def _has(values: dict[str, str], wanted: Any) -> bool:
-    """Azure's filters: a key name (must exist) or a {key: value} dict (must match)."""
-    if wanted is None:
-        return True
-    if isinstance(wanted, str):
-        return wanted in values
-    return all(values.get(k) == _tag_value(v) for k, v in dict(wanted).items())
-
-
-def _tag_value(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def _outputs_folder(outputs: Any) -> tuple[str | None, str | None]:
     """Azure's `outputs` argument: True/None-ish → ./outputs, False → untracked, str → that folder."""
     if outputs is False or outputs is None:
@@ -450,26 +338,4 @@ def _outputs_folder(outputs: Any) -> tuple[str | None, str | None]:
     return os.path.abspath(folder), prefix
 
 
-def _iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def error_response(error_details: Any, error_code: str | None = None) -> dict[str, Any]:
-    """Azure's ErrorResponse for `fail()`: a message string, or an exception with its stack."""
-    inner: dict[str, Any] = {"code": error_code or "UserError"}
-    if isinstance(error_details, BaseException):
-        inner["message"] = f"User program failed with {type(error_details).__name__}: {error_details}"
-        inner["debug_stack_trace"] = "".join(traceback.format_exception(
-            type(error_details), error_details, error_details.__traceback__))
-        inner["debug_type"] = type(error_details).__name__
-        inner["debug_message"] = str(error_details)
-    elif error_details is None or isinstance(error_details, str):
-        inner["message"] = error_details or ""
-    else:
-        raise TypeError(f"error_details must be a string or an exception, got {type(error_details).__name__}")
-    return {"error": inner}
-
-
-__all__ = ["RUNNING_STATES", "Run", "TERMINAL", "error_response", "register_run_type"]
+__all__ = ["RUNNING_STATES", "Run", "TERMINAL", "error_response", "find_record", "rehydrate"]

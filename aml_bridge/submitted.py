@@ -14,7 +14,8 @@ from typing import Any
 
 from . import records as R
 from . import settings
-from .run import Run, _find_record, _rehydrate, error_response
+from .run import Run, error_response
+from .run_lookup import find_record, rehydrate
 
 log = logging.getLogger(__name__)
 _cache: dict[str, Run] = {}
@@ -69,8 +70,8 @@ def _load(run_id: str) -> Run:
     from .workspace import Workspace
 
     workspace = Workspace.from_environment()
-    record = _find_record(workspace.config, run_id)
-    base = _rehydrate(_experiment(workspace, record.experiment_name), record)
+    record = find_record(workspace.config, run_id)
+    base = rehydrate(_experiment(workspace, record.experiment_name), record)
     cls = _SubmittedRun if type(base) is Run else type(f"_Submitted{type(base).__name__}", (_SubmittedRun, type(base)), {})
     return cls(base.experiment, record.run_id, outputs="./outputs", _record=record)
 

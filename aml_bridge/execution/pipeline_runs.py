@@ -12,7 +12,8 @@ from typing import Any
 from .. import records as R
 from ..experiment import Experiment
 from ..plugins import hooks
-from ..run import Run, _rehydrate
+from ..run import Run
+from ..run_lookup import rehydrate
 from .runs import PIPELINE_RUN_TYPE, PipelineRun
 
 TAG_DAG_RUN = "aml_bridge.dag_run"
@@ -29,7 +30,7 @@ def start_pipeline_run(workspace: Any, experiment_name: str, dag_id: str, dag_ru
                                   parent_run_id=None, tags={TAG_DAG_RUN: key}) or []
     experiment = Experiment(workspace, experiment_name)
     if found:
-        return _rehydrate(experiment, found[0])  # type: ignore[return-value]
+        return rehydrate(experiment, found[0])  # type: ignore[return-value]
     system = {TAG_DAG_RUN: key, TAG_PARAMETERS: json.dumps(parameters, sort_keys=True, default=str)}
     run = Run._create(experiment, name=dag_id, display_name=dag_id, run_type=PIPELINE_RUN_TYPE,
                       tags={**system, **(tags or {})}, target="airflow")

@@ -12,7 +12,8 @@ from typing import Any
 
 from .. import records as R
 from ..errors import ActivityFailedException
-from ..run import TERMINAL, Run, register_run_type
+from ..run import TERMINAL, Run
+from ..run_lookup import register_run_type
 
 PIPELINE_RUN_TYPE = "azureml.PipelineRun"
 STEP_RUN_TYPE = "azureml.StepRun"

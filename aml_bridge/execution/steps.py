@@ -29,7 +29,8 @@ from ..pipeline.resolve import (
     step_parameters,
 )
 from ..plugins import hooks
-from ..run import Run, _rehydrate
+from ..run import Run
+from ..run_lookup import rehydrate
 from ..snapshot import copy_tree
 from .runs import STEP_RUN_TYPE, TAG_OUTPUTS, TAG_REUSE_KEY, TAG_REUSED_FROM, TAG_TASK_ID, StepRun
 
@@ -77,7 +78,7 @@ class StepExecution:
         found = hooks.aml_search_runs(workspace=self.workspace.config, experiment_name=None,
                                       parent_run_id=self.pipeline_run._backend_id, tags=wanted) or []
         if found:
-            run: Run = _rehydrate(self.pipeline_run.experiment, found[0])
+            run: Run = rehydrate(self.pipeline_run.experiment, found[0])
             run.remove_tags([R.TAG_ERROR])  # this try starts clean; the log of the last one is kept
             run._write(tags={TAG_TRY: str(self.try_number), **airflow_tags()})
             run._set_status("Running")
