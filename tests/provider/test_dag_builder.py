@@ -143,3 +143,19 @@ def test_hook_aml_submit_pipeline(two_steps):
         set_plugin_manager(None)
     assert result == "remote-run"
     assert seen == {"experiment": "remote", "parameters": {"lr": 0.1}, "tags": {"k": "v"}, "regenerate": True}
+
+
+def test_compute_target_maps_to_pool_and_queue(tmp_path):
+    from aml_bridge import Workspace, settings
+
+    config = tmp_path / "aml-bridge.json"
+    config.write_text(json.dumps({"home": str(tmp_path / "home"),
+                                  "compute_targets": {"cpu-cluster": {"pool": "cpu_pool", "queue": "cpu"}}}))
+    ws = Workspace(config=settings.resolve(settings.read_config_file(config), config))
+    src = tmp_path / "src"
+    script(src, "a.py", "pass\n")
+    on_cluster = PythonScriptStep("a.py", name="on_cluster", source_directory=str(src), compute_target="cpu-cluster")
+    anywhere = PythonScriptStep("a.py", name="anywhere", source_directory=str(src))
+    dag = pipeline_dag(Pipeline(ws, [on_cluster, anywhere]), "placement")
+    assert (dag.get_task("on_cluster").pool, dag.get_task("on_cluster").queue) == ("cpu_pool", "cpu")
+    assert dag.get_task("anywhere").pool == "default_pool"
