@@ -19,6 +19,7 @@ from typing import Any
 # The provider's start/end task ids (airflow_provider.operators): reserved here too, so `show`
 # prints the DAG's task ids without importing Airflow.
 RESERVED_TASK_IDS = ("aml_pipeline_start", "aml_pipeline_end")
+ERROR_LINES = 8  # of a failed step's message (it ends with the tail of the script's stderr)
 
 
 def register(subparsers: Any) -> None:
@@ -200,6 +201,9 @@ def _run(args: argparse.Namespace) -> int:
     for step in sorted(run.get_steps(), key=lambda s: s._record.start_time or 0):
         reused = step.get_tags().get("azureml.reusedrunid")
         print(f"  {step.name:<20} {step.get_status()}" + (f" (reused run {reused})" if reused else ""))
+        error = (step.get_details().get("error") or {}).get("error", {}).get("message")
+        if error:
+            print("\n".join(f"      {line}" for line in error.strip().splitlines()[-ERROR_LINES:]))
     print(f"MLflow: {run.get_portal_url()}")
     if args.log_file:
         print(f"Full output: {args.log_file}")
@@ -208,7 +212,8 @@ def _run(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _output_to(path: str | None) -> Iterator[None]:
-    """Send file descriptors 1 and 2 (Airflow, its task logs, step processes) to `path`."""
+    """Send everything written meanwhile to `path`: file descriptors 1 and 2 (Airflow's task
+    runner, step processes) and `sys.stdout`/`sys.stderr` (in case they are not those descriptors)."""
     if not path:
         yield
         return
@@ -216,14 +221,14 @@ def _output_to(path: str | None) -> Iterator[None]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
-    with open(path, "w") as log:
+    with open(path, "w", buffering=1) as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
-            yield
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                yield
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            log.flush()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             os.close(saved[0])
