@@ -29,15 +29,16 @@ _PARAM_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "
 
 def pipeline_dag(pipeline: Any, dag_id: str, experiment_name: str | None = None,
                  continue_on_step_failure: bool = False, regenerate_outputs: bool = False,
-                 **dag_kwargs: Any) -> DAG:
+                 run_tags: dict[str, str] | None = None, **dag_kwargs: Any) -> DAG:
     """Build the DAG of `pipeline`. Pipeline parameters become DAG params (trigger with others).
 
-    `experiment_name` defaults to the DAG id; `dag_kwargs` go to `DAG` (schedule, tags, ...).
+    `experiment_name` defaults to the DAG id; `run_tags` tag every pipeline run (what Azure's
+    `submit(tags=...)` did); `dag_kwargs` go to `DAG` (schedule, tags, ...).
     A bad definition fails here, at DAG build, naming the step and the field.
     """
     plan = pipeline.plan(reserved_task_ids=(START_TASK_ID, END_TASK_ID))
     settings = pipeline_settings(pipeline.workspace, plan, experiment_name or _experiment(dag_id),
-                                 continue_on_step_failure, regenerate_outputs)
+                                 continue_on_step_failure, regenerate_outputs, run_tags)
     return plan_dag(plan, settings, dag_id, **dag_kwargs)
 
 
@@ -101,7 +102,7 @@ def pipeline_dag_from_file(path: str, dag_id: str | None = None, **kwargs: Any) 
 
     loaded = load_pipeline(path)
     name = dag_id or re.sub(r"[^\w.\-]", "_", os.path.splitext(os.path.basename(path))[0])
-    options = {**loaded.options, **kwargs}
+    options = {**loaded.options, "run_tags": loaded.tags, **kwargs}
     return pipeline_dag(loaded.pipeline, name, **options)
 
 

@@ -15,19 +15,34 @@ from typing import Any
 
 
 def prepare_airflow_home(home: str) -> None:
-    """Point Airflow at `<home>/airflow` (unless configured) and migrate its DB once."""
+    """Point Airflow at `<home>/airflow` (unless configured) and migrate its DB once.
+
+    The embedded home gets its own `airflow.cfg` (no example DAGs, SQLite DB and DAGs folder inside
+    it), so `AIRFLOW_HOME=<home>/airflow airflow standalone` later shows the same runs.
+    """
     if "AIRFLOW_HOME" not in os.environ and "airflow" not in sys.modules:
         airflow_home = Path(home) / "airflow"
+        airflow_home.mkdir(parents=True, exist_ok=True)
+        config = airflow_home / "airflow.cfg"
+        if not config.exists():
+            config.write_text(_AIRFLOW_CFG.format(home=airflow_home))
         os.environ["AIRFLOW_HOME"] = str(airflow_home)
-        os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-        os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{airflow_home / 'airflow.db'}")
-        os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(airflow_home / "dags"))
     marker = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow")) / ".aml_bridge_migrated"
     if not marker.exists():
         marker.parent.mkdir(parents=True, exist_ok=True)
         airflow = Path(sys.executable).with_name("airflow")
         subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
         marker.write_text("migrated\n")
+
+
+_AIRFLOW_CFG = """# Written by aml-bridge for its embedded Airflow (Pipeline.submit, aml-bridge pipeline run).
+[core]
+dags_folder = {home}/dags
+load_examples = False
+
+[database]
+sql_alchemy_conn = sqlite:///{home}/airflow.db
+"""
 
 
 def run_embedded(pipeline: Any, submission: Any) -> Any:
@@ -76,7 +91,7 @@ dag = dag_from_plan_file(os.path.splitext(os.path.abspath(__file__))[0] + ".json
 """
 
 
-def find_pipeline_run(workspace: Any, experiment_name: str, dag_id: str, dag_run_id: str) -> Any:
+def find_pipeline_run(workspace: Any, experiment_name: str | None, dag_id: str, dag_run_id: str) -> Any:
     """The pipeline run a DAG run created (tagged with its DAG run by the start task)."""
     from aml_bridge.execution.pipeline_runs import TAG_DAG_RUN
     from aml_bridge.plugins import hooks

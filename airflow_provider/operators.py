@@ -35,7 +35,7 @@ def submission_options(pipeline: dict[str, Any], context: Any) -> dict[str, Any]
     """DAG defaults overlaid with what this DAG run's conf asks for."""
     conf = (context["dag_run"].conf or {}).get(CONF_KEY) or {}
     keys = ("experiment_name", "continue_on_step_failure", "regenerate_outputs")
-    return {**{k: pipeline[k] for k in keys}, "tags": {}, **conf}
+    return {**{k: pipeline[k] for k in keys}, "tags": pipeline.get("tags") or {}, **conf}
 
 
 def parameter_values(pipeline: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def _map_index(ti: Any) -> int:
 
 
 def pipeline_settings(workspace: Any, plan: Any, experiment_name: str, continue_on_step_failure: bool,
-                      regenerate_outputs: bool) -> dict[str, Any]:
+                      regenerate_outputs: bool, run_tags: dict[str, str] | None = None) -> dict[str, Any]:
     """The JSON every task of a pipeline DAG carries (see the `aml_step_to_task` hook)."""
     return {
         "workspace": dataclasses.asdict(workspace.config),
@@ -171,4 +171,5 @@ def pipeline_settings(workspace: Any, plan: Any, experiment_name: str, continue_
         "parameters": dict(plan.parameters),
         "parameter_kinds": dict(plan.parameter_kinds),
         "description": plan.description,
+        "tags": {str(k): str(v) for k, v in (run_tags or {}).items()},
     }

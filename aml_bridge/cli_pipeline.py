@@ -190,7 +190,7 @@ def _run(args: argparse.Namespace) -> int:
              for key in ("continue_on_step_failure", "regenerate_outputs")}
     try:
         with _output_to(args.log_file):
-            run = loaded.pipeline.submit(experiment, pipeline_parameters=parameters, **flags)
+            run = loaded.pipeline.submit(experiment, pipeline_parameters=parameters, tags=loaded.tags, **flags)
     except Exception as exc:
         print(f"aml-bridge pipeline run: {type(exc).__name__}: {exc}", file=sys.stderr)
         if args.log_file:

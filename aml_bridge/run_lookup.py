@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 DEFAULT_RUN_TYPE = "azureml.scriptrun"
 _RUN_TYPES: dict[str, type[Run]] = {}
+# Built-in run types whose module registers them on import; loaded on first use so that
+# `Run.get(ws, pipeline_run_id)` is a PipelineRun without `import aml_bridge` paying for pipelines.
+_BUILT_IN_TYPES = {"azureml.PipelineRun": "aml_bridge.execution.runs", "azureml.StepRun": "aml_bridge.execution.runs"}
 
 
 def register_run_type(run_type: str, cls: type[Run]) -> None:
@@ -22,6 +25,10 @@ def register_run_type(run_type: str, cls: type[Run]) -> None:
 
 
 def run_class(run_type: str | None, default: type[Run]) -> type[Run]:
+    if run_type in _BUILT_IN_TYPES and run_type not in _RUN_TYPES:
+        import importlib
+
+        importlib.import_module(_BUILT_IN_TYPES[run_type])
     return _RUN_TYPES.get(run_type or "", default)
 
 

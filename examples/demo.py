@@ -46,7 +46,6 @@ def main() -> int:
 
 
 def show(run_id: str) -> None:
-    import aml_bridge.execution  # noqa: F401  (registers PipelineRun/StepRun for Run.get)
     from aml_bridge import Model, Run, Workspace
 
     ws = Workspace.from_config(str(DEFINITION.parent))

@@ -69,7 +69,7 @@ def ws(home) -> Workspace:
 def _pipeline_run(ws, dag_id, run_id) -> Run:
     from airflow_provider.embedded import find_pipeline_run
 
-    return find_pipeline_run(ws, dag_id, dag_id, run_id)
+    return find_pipeline_run(ws, None, dag_id, run_id)  # the experiment is the definition's own
 
 
 def test_example_pipeline_under_the_scheduler(cluster, ws):
@@ -77,16 +77,18 @@ def test_example_pipeline_under_the_scheduler(cluster, ws):
     assert cluster.wait("aml_example_pipeline", run_id, timeout=600) == "success", cluster.diagnostics()
     pipeline_run = _pipeline_run(ws, "aml_example_pipeline", run_id)
     assert pipeline_run.get_status() == "Completed"
+    assert pipeline_run.get_tags()["dataset"] == "sklearn-wine"  # the definition's submit(tags=...)
     steps = {s.name: s for s in pipeline_run.get_steps()}
-    assert set(steps) == {"prepare.py", "train.py", "evaluate.py"}
+    assert set(steps) == {"prepare", "train", "evaluate"}
     assert all(s.get_status() == "Completed" for s in steps.values())
-    assert steps["train.py"].get_metrics()["accuracy"] > 0.5
-    prepared = steps["prepare.py"].get_output_data(next(iter(steps["prepare.py"].get_outputs())))
+    assert steps["evaluate"].get_metrics()["accuracy"] > 0.5
+    assert steps["prepare"].get_metrics()["test_size"] == 0.4  # the conf reached the step
+    prepared = steps["prepare"].get_output_data("prepared_data")
     folder = prepared.download(str(ws.config.home) + "/downloaded", overwrite=True)
     assert any(Path(folder).rglob("*.csv"))
     assert '"test_size": 0.4' in pipeline_run._refresh().tags["aml_bridge.parameters"]
-    links = cluster.api("GET", f"/api/v2/dags/aml_example_pipeline/dagRuns/{run_id}/taskInstances/train.py/links")
-    assert steps["train.py"]._backend_id in str(links)
+    links = cluster.api("GET", f"/api/v2/dags/aml_example_pipeline/dagRuns/{run_id}/taskInstances/train/links")
+    assert steps["train"]._backend_id in str(links) and pipeline_run._backend_id in str(links)
 
 
 def test_killed_task_ends_its_run_canceled(cluster, ws):

@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
 
-import aml_bridge.execution  # noqa: F401  (Run.get returns PipelineRun/StepRun only once this is imported)
 from aml_bridge import Experiment, Model, Run, Workspace
 from aml_bridge.cli import main
 from tests.support.airflow_env import airflow_env, dags_test, migrate_db
@@ -95,6 +94,7 @@ def test_run_tree_and_metrics(ws, example_run):
                                           "test_accuracy": evaluate["accuracy"]}
     tags = pipeline_run.get_tags()
     assert tags["model_quality"] == "good" and tags["airflow.dag_id"] == EXPERIMENT
+    assert tags["dataset"] == "sklearn-wine"  # the definition's submit(tags=...)
     assert steps["train"].get_tags()["airflow.task_id"] == "train"
 
 

@@ -41,6 +41,7 @@ class LoadedPipeline:
     pipeline: Pipeline
     options: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def capturing() -> bool:
@@ -65,7 +66,8 @@ def load_pipeline(path: str) -> LoadedPipeline:
             return LoadedPipeline(captured.pipeline, {
                 "experiment_name": submission.experiment_name,
                 "continue_on_step_failure": submission.continue_on_step_failure,
-                "regenerate_outputs": submission.regenerate_outputs}, dict(submission.parameters))
+                "regenerate_outputs": submission.regenerate_outputs}, dict(submission.parameters),
+                dict(submission.tags))
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 raise PipelineLoadError(f"{path} exited with {exc.code} while building its pipeline") from exc
