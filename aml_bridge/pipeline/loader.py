@@ -95,6 +95,18 @@ def _definition_context(path: str) -> Iterator[None]:
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
         sys.argv = saved_argv
+        _forget_compat_modules(compat.path())
+
+
+def _forget_compat_modules(folder: str) -> None:
+    """Unload the compat modules the script imported: outside a launched job `azureml` stays absent.
+
+    Objects the script built keep their classes alive; only the import names go away.
+    """
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None) or ""
+        if origin.startswith(folder + os.sep):
+            del sys.modules[name]
 
 
 __all__ = ["LoadedPipeline", "PipelineLoadError", "capture", "capturing", "load_pipeline"]
