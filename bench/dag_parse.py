@@ -23,6 +23,7 @@ import sys
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -60,6 +61,7 @@ def warm_up(folder: Path) -> None:
     folder.mkdir()
     (folder / "bench_warm_up.py").write_text(MINIMAL_DAG.replace("bench_minimal", "bench_warm_up"))
     parse_in_child(folder / "bench_warm_up.py")
+    gc.freeze()  # as the DAG processor's manager does before it forks (no copy-on-write GC walk in children)
 
 
 def parse_in_child(path: Path) -> dict:
