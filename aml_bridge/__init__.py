@@ -19,7 +19,27 @@ from .workspace import Workspace
 
 __version__ = "0.1.0"
 
+# Pipeline, data and parallel names load on first use, so `import aml_bridge` (which every
+# training script pays) stays as light as the Run API needs.
+_LAZY = {
+    **dict.fromkeys(["Pipeline", "PipelineData", "PipelineParameter", "PythonScriptStep", "StepSequence"],
+                    "aml_bridge.pipeline"),
+    **dict.fromkeys(["DataPath", "DataPathComputeBinding", "DataReference", "Dataset", "Datastore",
+                     "OutputFileDatasetConfig"], "aml_bridge.data"),
+    **dict.fromkeys(["PipelineRun", "StepRun"], "aml_bridge.execution.runs"),
+    **dict.fromkeys(["ParallelRunConfig", "ParallelRunStep"], "aml_bridge.parallel"),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'aml_bridge' has no attribute {name!r}")
+
 __all__ = [
+    *_LAZY,
     "ActivityFailedException",
     "AmlBridgeError",
     "AzureMLException",

@@ -88,3 +88,11 @@ def test_import_is_light():
             "heavy = [m for m in ('airflow', 'mlflow', 'boto3') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_public_names_resolve_lazily():
+    code = ("import sys, aml_bridge; light = 'aml_bridge.pipeline' not in sys.modules; "
+            "missing = [n for n in aml_bridge.__all__ if getattr(aml_bridge, n, None) is None]; "
+            "print(light, missing)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True []"
