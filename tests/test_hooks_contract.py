@@ -96,3 +96,9 @@ def test_public_names_resolve_lazily():
             "print(light, missing)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True []"
+
+
+def test_test_module_names_are_unique():
+    """pytest imports test modules by basename (no __init__.py): two alike names break collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
