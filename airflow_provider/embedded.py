@@ -51,6 +51,11 @@ def run_embedded(pipeline: Any, submission: Any) -> Any:
     `dag.test()` runs only DAGs Airflow parsed from its DAGs folder, so the plan is saved as JSON
     beside a two-line generated DAG file that rebuilds the same DAG from it.
     """
+    if inside_dag_parsing():
+        raise RuntimeError(
+            "Pipeline.submit was called while Airflow was parsing a DAG file: a pipeline definition script "
+            "sits in the DAGs folder. List it in .airflowignore and build the DAG with "
+            "airflow_provider.pipeline_dag_from_file(...) instead.")
     prepare_airflow_home(pipeline.workspace.config.home)
     from .dag_builder import dag_from_plan_file
     from .operators import CONF_KEY, END_TASK_ID, START_TASK_ID, pipeline_settings
@@ -66,6 +71,17 @@ def run_embedded(pipeline: Any, submission: Any) -> Any:
     run = find_pipeline_run(pipeline.workspace, submission.experiment_name, dag_id, dag_run.run_id)
     print(f"Submitted PipelineRun {run.id}\nLink to MLflow: {run.get_portal_url()}", flush=True)
     return run
+
+
+def inside_dag_parsing() -> bool:
+    """True while Airflow's DagBag is importing a file further up this call stack."""
+    frame = sys._getframe()
+    marker = os.path.join("dag_processing", "dagbag.py")
+    while frame is not None:
+        if frame.f_code.co_filename.endswith(marker):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def generate_dag_file(plan: Any, settings: dict[str, Any], dag_id: str) -> Path:

@@ -159,3 +159,22 @@ def test_compute_target_maps_to_pool_and_queue(tmp_path):
     dag = pipeline_dag(Pipeline(ws, [on_cluster, anywhere]), "placement")
     assert (dag.get_task("on_cluster").pool, dag.get_task("on_cluster").queue) == ("cpu_pool", "cpu")
     assert dag.get_task("anywhere").pool == "default_pool"
+
+
+def test_submit_refuses_to_run_while_airflow_parses(ws, tmp_path):
+    """A definition script left in the DAGs folder must not run its pipeline at parse time."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    src = tmp_path / "dags" / "src"
+    script(src, "a.py", "pass\n")
+    definition = tmp_path / "dags" / "azure_definition.py"
+    definition.write_text(
+        "# an Azure ML pipeline (the words airflow and dag make Airflow parse this file)\n"
+        "from aml_bridge import Experiment, Workspace, settings\n"
+        "from aml_bridge.pipeline import Pipeline, PythonScriptStep\n"
+        f"ws = Workspace(config=settings.resolve(home={ws.config.home!r}))\n"
+        f"step = PythonScriptStep('a.py', source_directory={str(src)!r})\n"
+        "Experiment(ws, 'parsed').submit(Pipeline(ws, [step]))\n")
+    bag = DagBag(dag_folder=str(definition))
+    errors = "\n".join(str(e) for e in bag.import_errors.values())
+    assert "while Airflow was parsing a DAG file" in errors and ".airflowignore" in errors
