@@ -201,10 +201,19 @@ def _mirror(client: MlflowClient, run_id: str, metrics: list[Metric]) -> None:
 
 
 def _log_points(client: MlflowClient, run_id: str, points: list[Any]) -> None:
-    """Log a chunk; on failure bisect so one bad point cannot drop its neighbours."""
+    """Log a chunk; a refused value is bisected out so it cannot drop its neighbours.
+
+    Any other failure (the server is unreachable) gives up the chart points of this chunk: the
+    journal already holds every value, and raising would make the writer resend the journal part.
+    """
+    from mlflow.exceptions import MlflowException
+
     try:
         client.log_batch(run_id, metrics=points)
     except Exception as exc:
+        if not (isinstance(exc, MlflowException) and exc.error_code == "INVALID_PARAMETER_VALUE"):
+            log.warning("MLflow chart points of run %s not stored (%d points): %s", run_id, len(points), exc)
+            return
         if len(points) == 1:
             point = points[0]
             log.warning("MLflow refused metric %s=%s (step %s) of run %s: %s",
