@@ -1,0 +1,270 @@
+"""`run_parallel`: run a parallel step's mini-batches on N worker processes of this node and gather.
+
+The parent supervises: it starts the workers (worker.py), kills and replaces one whose `run()`
+passed `run_invocation_timeout` or that died, stops them all when a threshold is breached,
+and concatenates the mini-batches' output lines in manifest order. All state lives in the ledger under
+`work_dir`, so calling it again after a crash redoes only the unfinished mini-batches.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import Any
+
+from . import manifest
+from .config import DEFAULT_APPEND_ROW_FILE_NAME, ParallelSettings
+from .ledger import Ledger
+from .thresholds import Totals, breach, final_breach
+from .worker import WorkerSpec, failed_outcome, len_of, main
+
+POLL = 0.05
+HEARTBEAT = 1.0
+
+
+@dataclass
+class Summary:
+    """The step's outcome: what `job_result.txt` says on Azure, as data."""
+
+    status: str
+    total: int
+    done: int
+    failed: int
+    failed_items: int
+    succeeded_items: int
+    items_per_second: float
+    seconds: float
+    reason: str | None = None
+    failed_mini_batches: dict[int, str] = field(default_factory=dict)
+    output_file: str | None = None
+    init_failures: int = 0
+
+
+@dataclass
+class _Slot:
+    process: Any
+    conn: Any
+    agent: str
+    current: tuple[int, float] | None = None
+
+
+def driver_argv(settings: ParallelSettings, output_path: str | None, processes: int,
+                user_args: list[str]) -> list[str]:
+    """The entry script's argv after the script name: driver flags (AML_API §4.2), then user arguments."""
+    argv = ["--scoring_module_name", settings.entry_script,
+            "--mini_batch_size", str(settings.mini_batch_size or 0),
+            "--error_threshold", str(settings.error_threshold), "--output_action", settings.output_action,
+            "--logging_level", settings.logging_level,
+            "--run_invocation_timeout", str(settings.run_invocation_timeout),
+            "--run_max_try", str(settings.run_max_try), "--create_snapshot_at_runtime", "True"]
+    optional = [("--allowed_failed_count", settings.allowed_failed_count),
+                ("--allowed_failed_percent", settings.allowed_failed_percent),
+                ("--append_row_file_name", settings.append_row_file_name), ("--output", output_path),
+                ("--process_count_per_node", processes)]
+    for flag, value in optional:
+        if value is not None:
+            argv += [flag, str(value)]
+    if settings.partition_keys:
+        import json
+
+        argv += ["--partition_keys", json.dumps(settings.partition_keys)]
+    return argv + [str(a) for a in user_args]
+
+
+def literal_arguments(settings: ParallelSettings) -> list[str]:
+    """User arguments as strings when they need no resolving (the operator resolves ports and parameters)."""
+    return [str(a["value"]) if isinstance(a, dict) else str(a) for a in settings.arguments]
+
+
+class Supervisor:
+    """Starts, watches and replaces the worker processes of one `run_parallel` call."""
+
+    def __init__(self, settings: ParallelSettings, spec: WorkerSpec, batches: list[manifest.MiniBatch],
+                 ledger: Ledger, processes: int, start_method: str) -> None:
+        self.settings, self.spec, self.ledger, self.processes = settings, spec, ledger, processes
+        self.batches = {b["id"]: b for b in batches}
+        self.ctx = multiprocessing.get_context(start_method)
+        self.stop = self.ctx.Event()
+        self.totals = Totals.of(ledger.outcomes().values())
+        self.slots: list[_Slot] = []
+        self.started = 0
+        self.init_failures = 0
+        self.init_error = ""
+        self.reason: str | None = None
+
+    def _spawn(self) -> _Slot:
+        agent = f"process{self.started:03d}"
+        self.started += 1
+        receive, send = self.ctx.Pipe(duplex=False)
+        env = {**self.spec.env, "AML_BRIDGE_AGENT_NAME": agent}
+        spec = WorkerSpec(**{**self.spec.__dict__, "env": env})
+        # not a daemon: entry scripts may start their own process pools; PDEATHSIG reaps orphans instead
+        process = self.ctx.Process(target=main, args=(spec, send, self.stop), name=agent)
+        process.start()
+        send.close()
+        return _Slot(process, receive, agent)
+
+    def run(self) -> None:
+        try:
+            self._supervise()
+        finally:
+            for slot in self.slots:  # only on an error or interrupt of the supervisor itself
+                slot.process.kill()
+                slot.process.join()
+
+    def _supervise(self) -> None:
+        self.slots = [self._spawn() for _ in range(self.processes)]
+        beat = 0.0
+        while self.slots:
+            if time.time() - beat > HEARTBEAT:
+                self.ledger.heartbeat()
+                beat = time.time()
+            wait([s.conn for s in self.slots] + [s.process.sentinel for s in self.slots], timeout=POLL)
+            for slot in list(self.slots):
+                self._drain(slot)
+                self._check_timeout(slot)
+                if not slot.process.is_alive():
+                    self._reap(slot)
+
+    def _drain(self, slot: _Slot) -> None:
+        try:
+            while slot.conn.poll():
+                self._on_message(slot, slot.conn.recv())
+        except (EOFError, OSError):
+            pass
+
+    def _on_message(self, slot: _Slot, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "start":
+            slot.current = (message[1], message[3])
+        elif kind in ("end", "retry"):
+            slot.current = None
+            if kind == "end":
+                self._count(message[2])
+        elif kind == "init_failed":
+            self.init_failures += 1
+            self.init_error = f"init() failed: {message[1].strip().splitlines()[-1]}"
+
+    def _count(self, outcome: dict[str, Any]) -> None:
+        self.totals.add(outcome)
+        why = breach(self.settings, self.totals)
+        if why and not self.stop.is_set():
+            self.reason = why
+            self.stop.set()
+
+    def _check_timeout(self, slot: _Slot) -> None:
+        limit = self.settings.run_invocation_timeout
+        if slot.current is None or time.time() - slot.current[1] <= limit or not slot.process.is_alive():
+            return
+        slot.process.kill()
+        slot.process.join()
+        self._drain(slot)
+        self._fail_held(slot, f"run() exceeded run_invocation_timeout of {limit}s")
+
+    def _fail_held(self, slot: _Slot, error: str) -> None:
+        """The attempt a dead worker was in failed: re-queue it, or fail it when its tries are used."""
+        for batch_id in self.ledger.claims_of(slot.process.pid):
+            if self.ledger.is_done(batch_id):
+                self.ledger.release(batch_id)
+                continue
+            attempts = self.ledger.fail_attempt(batch_id, error)
+            if attempts >= self.settings.run_max_try:
+                outcome = failed_outcome(len_of(self.batches[batch_id]), attempts, error)
+                self.ledger.finish(batch_id, outcome)
+                self._count(outcome)
+            else:
+                self.ledger.release(batch_id)
+        slot.current = None
+
+    def _reap(self, slot: _Slot) -> None:
+        self._drain(slot)
+        self.slots.remove(slot)
+        code = slot.process.exitcode
+        if code == 0:
+            return
+        self._fail_held(slot, f"worker process {slot.agent} died (exit code {code})")
+        if self.init_failures >= 3 * self.processes and not self.stop.is_set():
+            self.reason = f"{self.init_error}; gave up after {self.init_failures} init() failures"
+            self.stop.set()
+        if not self.stop.is_set() and self._work_left():
+            self.slots.append(self._spawn())
+
+    def _work_left(self) -> bool:
+        return any(not self.ledger.is_done(i) for i in self.batches)
+
+
+def run_parallel(settings: ParallelSettings, mini_batches: list[manifest.MiniBatch], work_dir: str,
+                 output_path: str | None, processes: int, env: dict[str, str] | None = None,
+                 user_args: list[str] | None = None, start_method: str = "fork") -> Summary:
+    """Run every unfinished mini-batch on `processes` workers; gather; apply the thresholds.
+
+    `work_dir` holds the manifest copy, the ledger (with each mini-batch's output lines) and the
+    workers' folders; reuse it to resume.
+    `env` is added to each worker's environment (run ids, `environment_variables`).
+    """
+    began = time.time()
+    os.makedirs(work_dir, exist_ok=True)
+    manifest_path = os.path.join(work_dir, "manifest.json")
+    manifest.write(manifest_path, mini_batches)
+    ledger = Ledger(os.path.join(work_dir, "ledger"))
+    ledger.heartbeat()
+    spec = _spec(settings, work_dir, output_path, processes, env or {}, user_args, manifest_path, ledger)
+    supervisor = Supervisor(settings, spec, mini_batches, ledger, processes, start_method)
+    supervisor.run()
+    return _summarise(settings, mini_batches, ledger, spec, output_path, supervisor, time.time() - began)
+
+
+def _spec(settings: ParallelSettings, work_dir: str, output_path: str | None, processes: int,
+          env: dict[str, str], user_args: list[str] | None, manifest_path: str, ledger: Ledger) -> WorkerSpec:
+    from ..compat import path as compat_path
+
+    script = os.path.abspath(os.path.join(settings.source_directory or ".", settings.entry_script))
+    base = {"AZUREML_BI_OUTPUT_PATH": output_path or os.path.join(work_dir, "output"),
+            "AML_BRIDGE_BI_LOG_DIR": os.path.join(work_dir, "logs"),
+            "AML_BRIDGE_ENTRY_SCRIPT_DIR": os.path.dirname(script),
+            "AML_BRIDGE_LOGGING_LEVEL": settings.logging_level, **settings.environment_variables, **env}
+    args = literal_arguments(settings) if user_args is None else user_args
+    return WorkerSpec(entry_script=script, argv=driver_argv(settings, output_path, processes, args), env=base,
+                      manifest_path=manifest_path, ledger_root=ledger.root, session=ledger.session,
+                      supervisor_pid=os.getpid(), work_dir=work_dir,
+                      run_max_try=settings.run_max_try, append_row=settings.output_action == "append_row",
+                      compat_path=compat_path())
+
+
+def gather(batches: list[manifest.MiniBatch], outcomes: dict[int, dict[str, Any]], ledger: Ledger,
+           target: str) -> None:
+    """Concatenate the finished mini-batches' lines in manifest order, atomically (each exactly once)."""
+    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+    tmp = f"{target}.tmp{os.getpid()}"
+    with open(tmp, "w") as out:
+        for batch in batches:
+            if outcomes.get(batch["id"], {}).get("status") == "ok":
+                out.write(ledger.text(batch["id"]))
+    os.replace(tmp, target)
+
+
+def _summarise(settings: ParallelSettings, batches: list[manifest.MiniBatch], ledger: Ledger, spec: WorkerSpec,
+               output_path: str | None, supervisor: Supervisor, seconds: float) -> Summary:
+    outcomes = ledger.outcomes()
+    totals = Totals.of(outcomes.values())
+    unfinished = len(batches) - len(outcomes)
+    reason = supervisor.reason or final_breach(settings, totals, len(batches))
+    if reason is None and unfinished:
+        reason = f"{unfinished} mini-batches did not finish"
+    output_file = None
+    if spec.append_row and output_path:
+        output_file = os.path.join(output_path, settings.append_row_file_name or DEFAULT_APPEND_ROW_FILE_NAME)
+        gather(batches, outcomes, ledger, output_file)
+    failed = {i: o.get("error") or "" for i, o in sorted(outcomes.items()) if o["status"] == "failed"}
+    return Summary(status="Failed" if reason else "Completed", total=len(batches),
+                   done=totals.ok, failed=totals.failed_batches, failed_items=totals.failed_items,
+                   succeeded_items=totals.succeeded_items,
+                   items_per_second=round(totals.succeeded_items / seconds, 3) if seconds else 0.0,
+                   seconds=round(seconds, 3), reason=reason, failed_mini_batches=failed,
+                   output_file=output_file, init_failures=supervisor.init_failures)
+
+
+__all__ = ["Summary", "driver_argv", "gather", "literal_arguments", "run_parallel"]

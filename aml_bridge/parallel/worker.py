@@ -1,0 +1,213 @@
+"""One worker process: import the entry script, `init()` once, claim mini-batches from the ledger,
+`run()` each, write its result as a part file, `shutdown()` at the end.
+
+The worker never enforces the timeout itself: a `run()` stuck in C code ignores signals and
+threads, so the supervising parent (driver.py) kills the whole process and starts a new one.
+A claim in the ledger is the attempt in flight, so whoever ends a killed attempt counts it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from . import manifest
+from .ledger import Ledger
+
+IDLE_SLEEP = 0.005  # only while the last mini-batches are in flight elsewhere
+
+
+@dataclass
+class WorkerSpec:
+    """Everything a worker needs, picklable so `spawn` works as well as `fork`."""
+
+    entry_script: str
+    argv: list[str]
+    env: dict[str, str]
+    manifest_path: str
+    ledger_root: str
+    session: str
+    supervisor_pid: int
+    work_dir: str
+    run_max_try: int
+    append_row: bool
+    compat_path: str
+    extra_sys_path: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MiniBatchContext:
+    """The second argument of `run(mini_batch, mini_batch_context)`."""
+
+    minibatch_index: int
+    partition_key_value: dict[str, Any] | None = None
+    dataset: Any = None
+
+
+def format_lines(result: Any) -> str:
+    """Azure's append_row format: `str(item)` per line; DataFrame rows space-separated, no header/index."""
+    if hasattr(result, "to_csv"):
+        return result.to_csv(sep=" ", header=False, index=False) if len(result) else ""
+    return "".join(f"{item}\n" for item in result)
+
+
+def import_entry_script(path: str) -> ModuleType:
+    """Import the script as a module named after its file, with its folder first on `sys.path`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, folder)
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import entry script {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the supervisor dies, so no orphan keeps claims of a dead session."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _prepare(spec: WorkerSpec) -> None:
+    _die_with_parent()
+    os.environ.update(spec.env)
+    for path in [spec.compat_path, *spec.extra_sys_path]:
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    loaded = sys.modules.get("azureml_user.parallel_run")
+    if loaded is not None:
+        loaded.EntryScript._reset()
+    folder = os.path.join(spec.work_dir, "workers", spec.env.get("AML_BRIDGE_AGENT_NAME", str(os.getpid())))
+    os.makedirs(folder, exist_ok=True)
+    os.chdir(folder)
+    sys.argv = [spec.entry_script, *spec.argv]
+
+
+class Worker:
+    """The claim/run loop of one process; `send` reports to the supervisor (a pipe end)."""
+
+    def __init__(self, spec: WorkerSpec, send: Any, stop: Any) -> None:
+        self.spec, self.send, self.stop = spec, send, stop
+        self.ledger = Ledger(spec.ledger_root, session=spec.session, supervisor_pid=spec.supervisor_pid)
+        self.batches = {b["id"]: b for b in manifest.read(spec.manifest_path)}
+        self.module: ModuleType | None = None
+
+    def start(self) -> None:
+        self.module = import_entry_script(self.spec.entry_script)
+        if callable(getattr(self.module, "init", None)):
+            self.module.init()
+        self.send(("ready", os.getpid()))
+
+    def loop(self) -> None:
+        pending = sorted(self.batches)
+        while pending and not self.stop.is_set():
+            claimed = False
+            for batch_id in list(pending):
+                if self.stop.is_set():
+                    break
+                if self.ledger.is_done(batch_id):
+                    pending.remove(batch_id)
+                elif self.ledger.claim(batch_id, os.getpid()):
+                    claimed = True
+                    self.process(batch_id)
+            if not claimed:
+                time.sleep(IDLE_SLEEP)
+
+    def finish(self) -> None:
+        if self.module is not None and callable(getattr(self.module, "shutdown", None)):
+            self.module.shutdown()
+
+    def process(self, batch_id: int) -> None:
+        state = self.ledger.state(batch_id)
+        if state["attempts"] >= self.spec.run_max_try:
+            self._give_up(batch_id, state["attempts"], "; ".join(state["errors"][-1:]) or "no tries left")
+            return
+        attempt = state["attempts"] + 1
+        started = time.time()
+        self.send(("start", batch_id, attempt, started))
+        try:
+            outcome, text = self._run(batch_id, attempt)
+        except Exception as exc:  # noqa: BLE001 - any user error fails the attempt, as on Azure
+            self._failed_attempt(batch_id, attempt, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            return
+        outcome["seconds"] = round(time.time() - started, 6)
+        self.ledger.finish(batch_id, outcome, text)
+        self.send(("end", batch_id, outcome))
+
+    def _run(self, batch_id: int, attempt: int) -> tuple[dict[str, Any], str]:
+        batch = self.batches[batch_id]
+        data = manifest.load(batch)
+        run = self.module.run  # type: ignore[union-attr]
+        if len(inspect.signature(run).parameters) >= 2:
+            result = run(data, MiniBatchContext(batch_id, batch.get("partition_key_value")))
+        else:
+            result = run(data)
+        if result is None or not hasattr(result, "__len__") or isinstance(result, (str, bytes, dict)):
+            raise TypeError(f"run() must return a list, tuple or DataFrame, got {type(result).__name__}")
+        items, returned = len(data), len(result)
+        text = format_lines(result) if self.spec.append_row else ""
+        return {"status": "ok", "items": items, "succeeded": min(returned, items),
+                "failed_items": max(items - returned, 0), "attempts": attempt, "error": None,
+                "agent": os.environ.get("AML_BRIDGE_AGENT_NAME")}, text
+
+    def _failed_attempt(self, batch_id: int, attempt: int, error: str, trace: str) -> None:
+        self.ledger.fail_attempt(batch_id, error)
+        with open(os.path.join(self.spec.work_dir, "errors.txt"), "a") as fh:
+            fh.write(f"mini-batch {batch_id} attempt {attempt}: {trace}\n")
+        if attempt >= self.spec.run_max_try:
+            self._give_up(batch_id, attempt, error)
+        else:
+            self.ledger.release(batch_id)
+            self.send(("retry", batch_id, error))
+
+    def _give_up(self, batch_id: int, attempts: int, error: str) -> None:
+        outcome = failed_outcome(len_of(self.batches[batch_id]), attempts, error)
+        self.ledger.finish(batch_id, outcome)
+        self.send(("end", batch_id, outcome))
+
+
+def len_of(batch: dict[str, Any]) -> int:
+    """Items a failed mini-batch counts as failed: files, or rows (reading a tabular chunk again)."""
+    if "chunks" in batch or "partition_key_value" in batch:
+        try:
+            return len(manifest.load(batch))
+        except Exception:  # noqa: BLE001 - unreadable input still fails at least one item
+            return 1
+    return len(batch["files"])
+
+
+def failed_outcome(items: int, attempts: int, error: str) -> dict[str, Any]:
+    return {"status": "failed", "items": items, "succeeded": 0, "failed_items": items,
+            "attempts": attempts, "error": error, "agent": os.environ.get("AML_BRIDGE_AGENT_NAME")}
+
+
+def main(spec: WorkerSpec, conn: Any, stop: Any) -> None:
+    """The child process's entry point (a `multiprocessing.Process` target)."""
+    _prepare(spec)
+    worker = Worker(spec, conn.send, stop)
+    try:
+        worker.start()
+    except BaseException:
+        conn.send(("init_failed", traceback.format_exc()))
+        raise SystemExit(3) from None
+    worker.loop()
+    worker.finish()
+    conn.send(("exit", os.getpid()))
+
+
+__all__ = ["MiniBatchContext", "WorkerSpec", "failed_outcome", "format_lines", "import_entry_script", "main"]
