@@ -19,8 +19,10 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/python examples/demo.py
 
+# The parallel driver forks its caller, so its tests get a pytest process of their own.
 test: venv
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/parallel_driver
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/parallel_driver
 
 lint: venv
 	$(BIN)/ruff check .

@@ -201,6 +201,10 @@ def run_parallel(settings: ParallelSettings, mini_batches: list[manifest.MiniBat
                  user_args: list[str] | None = None, start_method: str = "fork") -> Summary:
     """Run every unfinished mini-batch on `processes` workers; gather; apply the thresholds.
 
+    Workers are forked from the caller, so call this from a process of its own (as the step's
+    subprocess will): forking a process whose other threads hold locks (an Airflow task, a test
+    runner that already ran other tests) can hang the workers.
+
     `work_dir` holds the manifest copy, the ledger (with each mini-batch's output lines) and the
     workers' folders; reuse it to resume.
     `env` is added to each worker's environment (run ids, `environment_variables`).
