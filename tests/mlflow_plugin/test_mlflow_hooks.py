@@ -21,24 +21,18 @@ import pytest
 
 from aml_bridge.plugins import build_plugin_manager
 from aml_bridge.records import ROW, SCALAR, Metric, ModelRecord, RunRecord
-from aml_bridge.settings import WorkspaceConfig, resolve
-
-
-@pytest.fixture(scope="module")
-def hooks() -> Any:
-    return build_plugin_manager().hook
-
-
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> WorkspaceConfig:
-    home = tmp_path_factory.mktemp("home")
-    return resolve(home=str(home), tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
-                   artifact_root=str(home / "artifacts"))
+from aml_bridge.settings import WorkspaceConfig
 
 
 @pytest.fixture
-def name() -> str:
-    return f"t_{uuid.uuid4().hex[:10]}"
+def ws(sqlite_ws: WorkspaceConfig) -> WorkspaceConfig:
+    """The session's SQLite workspace (tests/mlflow_plugin/conftest.py)."""
+    return sqlite_ws
+
+
+@pytest.fixture
+def name(unique: str) -> str:
+    return unique
 
 
 @pytest.fixture
