@@ -41,10 +41,16 @@ class MetricsMixin:
         if len(queue) >= self._flush_size:
             get_writer().notify()
 
+    def _extend(self, records: list[Metric]) -> None:
+        """Queue several values at once (validated first, so a bad one queues nothing)."""
+        self._queue.extend(records)
+        if len(self._queue) >= self._flush_size:
+            get_writer().notify()
+
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         """Log a list of scalars (ints become floats when any element is a float)."""
         now = time.time()
-        self._queue.extend(Metric(name, v, None, now, SCALAR) for v in mv.list_values(name, value))
+        self._extend([Metric(name, v, None, now, SCALAR) for v in mv.list_values(name, value)])
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         """Log one row of a table; rows read back column-wise."""
@@ -53,7 +59,7 @@ class MetricsMixin:
     def log_table(self, name: str, value: dict[str, Any], description: str = "") -> None:
         """Log a dict of equal-length columns."""
         now = time.time()
-        self._queue.extend(Metric(name, row, None, now, ROW) for row in mv.table_rows(name, value))
+        self._extend([Metric(name, row, None, now, ROW) for row in mv.table_rows(name, value)])
 
     def log_image(self, name: str, path: str | None = None, plot: Any = None, description: str = "") -> None:
         """Log an image file (artifact named exactly `path`) or a figure (`<name>_<epoch>.png`)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import records as R
 from ..experiment import Experiment
 from ..plugins import hooks
 from ..run import Run
@@ -37,10 +36,6 @@ def start_pipeline_run(workspace: Any, experiment_name: str, dag_id: str, dag_ru
     if description:
         run.description = description
     return run  # type: ignore[return-value]
-
-
-def load_run(workspace: Any, backend_id: str) -> Run:
-    return Run.get(workspace, backend_id)
 
 
 def blocked_reason(pipeline_run: Run, continue_on_step_failure: bool, failed_tasks: list[str]) -> str | None:
@@ -72,10 +67,8 @@ def finish_pipeline_run(pipeline_run: Run, failed_tasks: list[str]) -> str:
     else:
         final, error = "Completed", None
     pipeline_run.flush()
-    hooks.aml_set_status(workspace=pipeline_run._ws, run_id=pipeline_run._backend_id, status=final, error=error)
-    pipeline_run._record.tags[R.TAG_STATUS] = final
-    pipeline_run._record.status = final
+    pipeline_run._set_status(final, error)
     return final
 
 
-__all__ = ["blocked_reason", "finish_pipeline_run", "load_run", "record_step_failure", "start_pipeline_run"]
+__all__ = ["blocked_reason", "finish_pipeline_run", "record_step_failure", "start_pipeline_run"]

@@ -125,15 +125,16 @@ class StepExecution:
             if inp.producer is not None:
                 produced = self.upstream[inp.producer]
                 location = produced["outputs"][inp.output]
-                paths[inp.name] = self._input_path(stack, location["datastore"], location["path"])
+                backend = Datastore(self.workspace, location["datastore"]).backend
+                paths[inp.name] = self._input_path(stack, backend, location["path"])
                 identities[inp.name] = fp.upstream_identity(produced.get("reuse_key") or produced["run_id"],
                                                             inp.output or "")
                 continue
             source = input_location(self.step, inp, self.parameters)
             if source and source.get("type") == "datastore":
-                store = Datastore(self.workspace, source["datastore"])
-                paths[inp.name] = self._input_path(stack, source["datastore"], source.get("path", ""))
-                identities[inp.name] = store.backend.content_id(source.get("path", ""))
+                backend = Datastore(self.workspace, source["datastore"]).backend
+                paths[inp.name] = self._input_path(stack, backend, source.get("path", ""))
+                identities[inp.name] = backend.content_id(source.get("path", ""))
             elif source and source.get("type") == "dataset":
                 identities[inp.name] = str(source["id"])
                 dataset = self._dataset(source)
@@ -144,8 +145,8 @@ class StepExecution:
                     paths[inp.name] = dataset._local_view(folder, inp.mode)
         return paths, identities
 
-    def _input_path(self, stack: ExitStack, datastore: str, path: str) -> str:
-        backend = Datastore(self.workspace, datastore).backend
+    def _input_path(self, stack: ExitStack, backend: Any, path: str) -> str:
+        """The input's local path: in place on a local datastore, else downloaded for this attempt."""
         local = backend.local_path(path)
         if local is not None:
             return local
