@@ -50,6 +50,7 @@ class _Slot:
     conn: Any
     agent: str
     current: tuple[int, float] | None = None
+    init_failed: bool = False
 
 
 def driver_argv(settings: ParallelSettings, output_path: str | None, processes: int,
@@ -82,7 +83,7 @@ class Supervisor:
     """Starts, watches and replaces the worker processes of one `run_parallel` call."""
 
     def __init__(self, settings: ParallelSettings, spec: WorkerSpec, batches: list[manifest.MiniBatch],
-                 ledger: Ledger, processes: int, start_method: str, node: str = "node0") -> None:
+                 ledger: Ledger, processes: int, start_method: str, node: int = 0) -> None:
         self.settings, self.spec, self.ledger, self.processes = settings, spec, ledger, processes
         self.batches = {b["id"]: b for b in batches}
         self.ctx = multiprocessing.get_context(start_method)
@@ -91,9 +92,12 @@ class Supervisor:
         self.own = Totals()  # this session's outcomes only, for the progress report
         self.node = node
         self.began = time.time()
+        nodes = max(int(settings.node_count or 1), node + 1)
+        self.slot_count = nodes * processes
         self.slots: list[_Slot] = []
         self.started = 0
         self.init_failures = 0
+        self.other_deaths = 0
         self.init_error = ""
         self.reason: str | None = None
 
@@ -102,7 +106,8 @@ class Supervisor:
         self.started += 1
         receive, send = self.ctx.Pipe(duplex=False)
         env = {**self.spec.env, "AML_BRIDGE_AGENT_NAME": agent}
-        spec = WorkerSpec(**{**self.spec.__dict__, "env": env})
+        slot = self.node * self.processes + (self.started - 1) % self.processes
+        spec = WorkerSpec(**{**self.spec.__dict__, "env": env, "slot": slot, "slots": self.slot_count})
         # not a daemon: entry scripts may start their own process pools; PDEATHSIG reaps orphans instead
         process = self.ctx.Process(target=main, args=(spec, send, self.stop), name=agent)
         process.start()
@@ -136,9 +141,9 @@ class Supervisor:
 
     def report(self) -> None:
         """Write this session's counts and print the step's progress line (the Airflow task log)."""
-        progress.write(self.spec.work_dir, self.ledger.session, self.node, self.began,
+        progress.write(self.spec.work_dir, self.ledger.session, f"node{self.node}", self.began,
                        self.own.succeeded_items, self.own.failed_items)
-        print(progress.collect(self.spec.work_dir, len(self.batches)).line(self.node), flush=True)
+        print(progress.collect(self.spec.work_dir, len(self.batches)).line(f"node{self.node}"), flush=True)
 
     def _drain(self, slot: _Slot) -> None:
         try:
@@ -156,6 +161,7 @@ class Supervisor:
             if kind == "end":
                 self._count(message[2])
         elif kind == "init_failed":
+            slot.init_failed = True
             self.init_failures += 1
             self.init_error = f"init() failed: {message[1].strip().splitlines()[-1]}"
 
@@ -176,9 +182,12 @@ class Supervisor:
         self._drain(slot)
         self._fail_held(slot, f"run() exceeded run_invocation_timeout of {limit}s")
 
-    def _fail_held(self, slot: _Slot, error: str) -> None:
-        """The attempt a dead worker was in failed: re-queue it, or fail it when its tries are used."""
-        for batch_id in self.ledger.claims_of(slot.process.pid):
+    def _fail_held(self, slot: _Slot, error: str) -> int:
+        """The attempt a dead worker was in failed: re-queue it, or fail it when its tries are used.
+
+        Returns how many mini-batches it held."""
+        held = self.ledger.claims_of(slot.process.pid)
+        for batch_id in held:
             if self.ledger.is_done(batch_id):
                 self.ledger.release(batch_id)
                 continue
@@ -190,6 +199,7 @@ class Supervisor:
             else:
                 self.ledger.release(batch_id)
         slot.current = None
+        return len(held)
 
     def _reap(self, slot: _Slot) -> None:
         self._drain(slot)
@@ -197,9 +207,15 @@ class Supervisor:
         code = slot.process.exitcode
         if code == 0:
             return
-        self._fail_held(slot, f"worker process {slot.agent} died (exit code {code})")
+        held = self._fail_held(slot, f"worker process {slot.agent} died (exit code {code})")
+        if not held and not slot.init_failed:
+            self.other_deaths += 1  # outside init() and run(): retrying cannot be charged to a mini-batch
         if self.init_failures >= 3 * self.processes and not self.stop.is_set():
             self.reason = f"{self.init_error}; gave up after {self.init_failures} init() failures"
+            self.stop.set()
+        if self.other_deaths >= 3 * self.processes and not self.stop.is_set():
+            self.reason = (f"worker processes died {self.other_deaths} times outside init() and run() "
+                           f"(last: {slot.agent}, exit code {code}); see its output above")
             self.stop.set()
         if not self.stop.is_set() and self._work_left():
             self.slots.append(self._spawn())
@@ -247,7 +263,7 @@ def write_manifest(work_dir: str, mini_batches: list[manifest.MiniBatch]) -> Non
 
 def run_node(settings: ParallelSettings, work_dir: str, output_path: str | None, processes: int,
              env: dict[str, str] | None = None, user_args: list[str] | None = None, start_method: str = "fork",
-             node: str = "0") -> NodeResult:
+             node: int = 0) -> NodeResult:
     """One node's share: workers claim unfinished mini-batches of the manifest in `work_dir` until none is left.
 
     Several nodes (Airflow tasks) may run this at once on one `work_dir`; the ledger gives each
@@ -257,9 +273,9 @@ def run_node(settings: ParallelSettings, work_dir: str, output_path: str | None,
     batches = manifest.read(manifest_path(work_dir))
     ledger = Ledger(os.path.join(work_dir, "ledger"))
     ledger.heartbeat()
-    spec = _spec(settings, work_dir, output_path, processes, {"AML_BRIDGE_NODE_ID": node, **(env or {})},
+    spec = _spec(settings, work_dir, output_path, processes, {"AML_BRIDGE_NODE_ID": str(node), **(env or {})},
                  user_args, manifest_path(work_dir), ledger)
-    supervisor = Supervisor(settings, spec, batches, ledger, processes, start_method, node=f"node{node}")
+    supervisor = Supervisor(settings, spec, batches, ledger, processes, start_method, node=node)
     supervisor.run()
     supervisor.report()
     return NodeResult(supervisor.reason, supervisor.init_failures, time.time() - began)
@@ -282,16 +298,28 @@ def _spec(settings: ParallelSettings, work_dir: str, output_path: str | None, pr
                       compat_path=compat_path())
 
 
-def gather(batches: list[manifest.MiniBatch], outcomes: dict[int, dict[str, Any]], ledger: Ledger,
-           target: str) -> None:
-    """Concatenate the finished mini-batches' lines in manifest order, atomically (each exactly once)."""
-    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-    tmp = f"{target}.tmp{os.getpid()}"
-    with open(tmp, "w") as out:
+def gather(batches: list[manifest.MiniBatch], ledger: Ledger, target: str | None) -> dict[int, dict[str, Any]]:
+    """Every finished mini-batch's outcome, reading each ledger entry once; with a `target`, their
+    output lines concatenated in manifest order, atomically (each exactly once)."""
+    outcomes: dict[int, dict[str, Any]] = {}
+    out = None
+    if target:
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        out = open(f"{target}.tmp{os.getpid()}", "w")  # noqa: SIM115 - closed below, then renamed
+    try:
         for batch in batches:
-            if outcomes.get(batch["id"], {}).get("status") == "ok":
-                out.write(ledger.text(batch["id"]))
-    os.replace(tmp, target)
+            entry = ledger.entry(batch["id"])
+            if entry is None:
+                continue
+            outcomes[batch["id"]] = entry[0]
+            if out is not None and entry[0].get("status") == "ok":
+                out.write(entry[1])
+    finally:
+        if out is not None:
+            out.close()
+    if target:
+        os.replace(f"{target}.tmp{os.getpid()}", target)
+    return outcomes
 
 
 def summarise(settings: ParallelSettings, work_dir: str, output_path: str | None,
@@ -299,17 +327,16 @@ def summarise(settings: ParallelSettings, work_dir: str, output_path: str | None
     """The step's outcome from the ledger (thresholds re-judged on every mini-batch), output gathered."""
     batches = manifest.read(manifest_path(work_dir))
     ledger = Ledger(os.path.join(work_dir, "ledger"))
-    outcomes = ledger.outcomes()
+    output_file = None
+    if settings.output_action == "append_row" and output_path:
+        output_file = os.path.join(output_path, settings.append_row_file_name or DEFAULT_APPEND_ROW_FILE_NAME)
+    outcomes = gather(batches, ledger, output_file)
     totals = Totals.of(outcomes.values())
     unfinished = len(batches) - len(outcomes)
     stopped = [n.reason for n in nodes if n.reason]
     reason = stopped[0] if stopped else final_breach(settings, totals, len(batches))
     if reason is None and unfinished:
         reason = f"{unfinished} mini-batches did not finish"
-    output_file = None
-    if settings.output_action == "append_row" and output_path:
-        output_file = os.path.join(output_path, settings.append_row_file_name or DEFAULT_APPEND_ROW_FILE_NAME)
-        gather(batches, outcomes, ledger, output_file)
     failed = {i: o.get("error") or "" for i, o in sorted(outcomes.items()) if o["status"] == "failed"}
     wall = max((n.seconds for n in nodes), default=0.0) or progress_seconds(work_dir)
     return Summary(status="Failed" if reason else "Completed", total=len(batches),

@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     _die_with_parent()
     _warm_imports()
     spec = NodeSpec.read(work_dir)
-    result = run_node(spec.parallel, work_dir, spec.output_path, spec.processes, user_args=spec.user_args, node=node)
+    result = run_node(spec.parallel, work_dir, spec.output_path, spec.processes, user_args=spec.user_args,
+                      node=int(node))
     write_node_result(work_dir, node, result)
     if result.reason:
         print(f"[aml-bridge] node{node} stopped the step: {result.reason}", file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -40,6 +41,8 @@ class WorkerSpec:
     append_row: bool
     compat_path: str
     extra_sys_path: list[str] = field(default_factory=list)
+    slot: int = 0    # this worker's place among all workers of the step (nodes x processes) ...
+    slots: int = 1   # ... so each starts claiming at its own offset and they rarely contend
 
 
 @dataclass
@@ -113,18 +116,28 @@ class Worker:
             self.module.init()
         self.send(("ready", os.getpid()))
 
+    def order(self) -> list[int]:
+        """Every mini-batch once, starting at this worker's share: workers meet only at the end."""
+        ids = sorted(self.batches)
+        start = len(ids) * (self.spec.slot % self.spec.slots) // max(self.spec.slots, 1)
+        return ids[start:] + ids[:start]
+
     def loop(self) -> None:
-        pending = sorted(self.batches)
+        pending = deque(self.order())
+        pid = os.getpid()
         while pending and not self.stop.is_set():
             claimed = False
-            for batch_id in list(pending):
+            for _ in range(len(pending)):
                 if self.stop.is_set():
                     break
-                if self.ledger.is_done(batch_id):
-                    pending.remove(batch_id)
-                elif self.ledger.claim(batch_id, os.getpid()):
+                batch_id = pending.popleft()
+                if self.ledger.claim(batch_id, pid):  # False also when it is done
                     claimed = True
-                    self.process(batch_id)
+                    if self.process(batch_id):
+                        continue
+                elif self.ledger.is_done(batch_id):
+                    continue
+                pending.append(batch_id)  # in flight elsewhere, or released for another try
             if not claimed:
                 time.sleep(IDLE_SLEEP)
 
@@ -132,22 +145,23 @@ class Worker:
         if self.module is not None and callable(getattr(self.module, "shutdown", None)):
             self.module.shutdown()
 
-    def process(self, batch_id: int) -> None:
+    def process(self, batch_id: int) -> bool:
+        """One attempt at a claimed mini-batch; True when it is finished (succeeded or out of tries)."""
         state = self.ledger.state(batch_id)
         if state["attempts"] >= self.spec.run_max_try:
             self._give_up(batch_id, state["attempts"], "; ".join(state["errors"][-1:]) or "no tries left")
-            return
+            return True
         attempt = state["attempts"] + 1
         started = time.time()
         self.send(("start", batch_id, attempt, started))
         try:
             outcome, text = self._run(batch_id, attempt)
         except Exception as exc:  # noqa: BLE001 - any user error fails the attempt, as on Azure
-            self._failed_attempt(batch_id, attempt, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            return
+            return self._failed_attempt(batch_id, attempt, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         outcome["seconds"] = round(time.time() - started, 6)
         self.ledger.finish(batch_id, outcome, text)
         self.send(("end", batch_id, outcome))
+        return True
 
     def _run(self, batch_id: int, attempt: int) -> tuple[dict[str, Any], str]:
         batch = self.batches[batch_id]
@@ -165,15 +179,16 @@ class Worker:
                 "failed_items": max(items - returned, 0), "attempts": attempt, "error": None,
                 "agent": os.environ.get("AML_BRIDGE_AGENT_NAME")}, text
 
-    def _failed_attempt(self, batch_id: int, attempt: int, error: str, trace: str) -> None:
+    def _failed_attempt(self, batch_id: int, attempt: int, error: str, trace: str) -> bool:
         self.ledger.fail_attempt(batch_id, error)
         with open(os.path.join(self.spec.work_dir, "errors.txt"), "a") as fh:
             fh.write(f"mini-batch {batch_id} attempt {attempt}: {trace}\n")
         if attempt >= self.spec.run_max_try:
             self._give_up(batch_id, attempt, error)
-        else:
-            self.ledger.release(batch_id)
-            self.send(("retry", batch_id, error))
+            return True
+        self.ledger.release(batch_id)
+        self.send(("retry", batch_id, error))
+        return False
 
     def _give_up(self, batch_id: int, attempts: int, error: str) -> None:
         outcome = failed_outcome(len_of(self.batches[batch_id]), attempts, error)
