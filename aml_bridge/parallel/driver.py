@@ -24,6 +24,7 @@ from .worker import WorkerSpec, failed_outcome, len_of, main
 
 POLL = 0.05
 HEARTBEAT = 1.0
+STOP_FILE = "STOP"  # a node that breached a threshold writes the reason; every node stops at its next heartbeat
 
 
 @dataclass
@@ -123,11 +124,15 @@ class Supervisor:
                 slot.process.join()
 
     def _supervise(self) -> None:
+        self._check_stopped_elsewhere()
+        if self.stop.is_set():
+            return  # another node already failed the step: start no worker
         self.slots = [self._spawn() for _ in range(self.processes)]
         beat, reported, every = 0.0, time.time(), progress.interval()
         while self.slots:
             if time.time() - beat > HEARTBEAT:
                 self.ledger.heartbeat()
+                self._check_stopped_elsewhere()
                 beat = time.time()
             if time.time() - reported > every:
                 self.report()
@@ -170,8 +175,26 @@ class Supervisor:
         self.own.add(outcome)
         why = breach(self.settings, self.totals)
         if why and not self.stop.is_set():
-            self.reason = why
-            self.stop.set()
+            self._stop_step(why)
+
+    def _stop_step(self, why: str) -> None:
+        """Stop this node and tell the others (they read `STOP` at their next heartbeat)."""
+        self.reason = why
+        self.stop.set()
+        path = os.path.join(self.spec.work_dir, STOP_FILE)
+        with open(f"{path}.tmp{os.getpid()}", "w") as fh:
+            fh.write(why)
+        os.replace(f"{path}.tmp{os.getpid()}", path)
+
+    def _check_stopped_elsewhere(self) -> None:
+        if self.stop.is_set():
+            return
+        try:
+            with open(os.path.join(self.spec.work_dir, STOP_FILE)) as fh:
+                self.reason = fh.read()
+        except FileNotFoundError:
+            return
+        self.stop.set()
 
     def _check_timeout(self, slot: _Slot) -> None:
         limit = self.settings.run_invocation_timeout
@@ -211,12 +234,10 @@ class Supervisor:
         if not held and not slot.init_failed:
             self.other_deaths += 1  # outside init() and run(): retrying cannot be charged to a mini-batch
         if self.init_failures >= 3 * self.processes and not self.stop.is_set():
-            self.reason = f"{self.init_error}; gave up after {self.init_failures} init() failures"
-            self.stop.set()
+            self._stop_step(f"{self.init_error}; gave up after {self.init_failures} init() failures")
         if self.other_deaths >= 3 * self.processes and not self.stop.is_set():
-            self.reason = (f"worker processes died {self.other_deaths} times outside init() and run() "
-                           f"(last: {slot.agent}, exit code {code}); see its output above")
-            self.stop.set()
+            self._stop_step(f"worker processes died {self.other_deaths} times outside init() and run() "
+                            f"(last: {slot.agent}, exit code {code}); see its output above")
         if not self.stop.is_set() and self._work_left():
             self.slots.append(self._spawn())
 
