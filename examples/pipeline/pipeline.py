@@ -75,11 +75,11 @@ evaluate_step = PythonScriptStep(
     source_directory=source_directory,
 )
 
-# Batch scoring: mini-batches of ~2 KB of CSV rows, 2 nodes x 2 processes, one line per scored row.
+# Batch scoring: mini-batches of ~1 KB of CSV rows, 2 nodes x 2 processes, one line per scored row.
 score_config = ParallelRunConfig(
     source_directory=source_directory,
     entry_script="score.py",
-    mini_batch_size="2KB",
+    mini_batch_size="1KB",
     error_threshold=5,
     output_action="append_row",
     append_row_file_name="scores.txt",
