@@ -20,7 +20,7 @@ from . import manifest, progress
 from .config import DEFAULT_APPEND_ROW_FILE_NAME, ParallelSettings
 from .ledger import Ledger
 from .thresholds import Totals, breach, final_breach
-from .worker import WorkerSpec, failed_outcome, len_of, main
+from .worker import WorkerSpec, failed_outcome, len_of, libc, main
 
 POLL = 0.05
 HEARTBEAT = 1.0
@@ -88,6 +88,7 @@ class Supervisor:
         self.settings, self.spec, self.ledger, self.processes = settings, spec, ledger, processes
         self.batches = {b["id"]: b for b in batches}
         self.ctx = multiprocessing.get_context(start_method)
+        libc()  # loaded once here; forked workers inherit it
         self.stop = self.ctx.Event()
         self.totals = Totals.of(ledger.outcomes().values())
         self.own = Totals()  # this session's outcomes only, for the progress report

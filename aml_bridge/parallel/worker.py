@@ -8,6 +8,7 @@ A claim in the ledger is the attempt in flight, so whoever ends a killed attempt
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import os
@@ -75,15 +76,25 @@ def import_entry_script(path: str) -> ModuleType:
     return module
 
 
-def _die_with_parent() -> None:
-    """Linux: get SIGKILL when the supervisor dies, so no orphan keeps claims of a dead session."""
+@functools.cache
+def libc() -> Any:
+    """libc through ctypes, or None. The supervisor loads it before forking: importing ctypes in
+    every new worker would cost each ~7 ms."""
     try:
         import ctypes
-        import signal
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the supervisor dies, so no orphan keeps claims of a dead session."""
+    import signal
+
+    lib = libc()
+    if lib is not None and hasattr(lib, "prctl"):
+        lib.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _prepare(spec: WorkerSpec) -> None:
@@ -110,6 +121,12 @@ class Worker:
         self.batches = {b["id"]: b for b in manifest.read(spec.manifest_path)}
         self.module: ModuleType | None = None
 
+    @staticmethod
+    @functools.cache
+    def _takes_context(run: Any) -> bool:
+        """`run(mini_batch, mini_batch_context)`? Asked once, not per mini-batch."""
+        return len(inspect.signature(run).parameters) >= 2
+
     def start(self) -> None:
         self.module = import_entry_script(self.spec.entry_script)
         if callable(getattr(self.module, "init", None)):
@@ -125,18 +142,21 @@ class Worker:
     def loop(self) -> None:
         pending = deque(self.order())
         pid = os.getpid()
+        own_share = True  # until another worker's mini-batch shows up, skip the "already done?" look
         while pending and not self.stop.is_set():
             claimed = False
             for _ in range(len(pending)):
                 if self.stop.is_set():
                     break
                 batch_id = pending.popleft()
-                if self.ledger.claim(batch_id, pid):  # False also when it is done
+                if self.ledger.claim(batch_id, pid, look_first=not own_share):  # False also when done
                     claimed = True
                     if self.process(batch_id):
                         continue
-                elif self.ledger.is_done(batch_id):
-                    continue
+                else:
+                    own_share = False
+                    if self.ledger.is_done(batch_id):
+                        continue
                 pending.append(batch_id)  # in flight elsewhere, or released for another try
             if not claimed:
                 time.sleep(IDLE_SLEEP)
@@ -167,7 +187,7 @@ class Worker:
         batch = self.batches[batch_id]
         data = manifest.load(batch)
         run = self.module.run  # type: ignore[union-attr]
-        if len(inspect.signature(run).parameters) >= 2:
+        if self._takes_context(run):
             result = run(data, MiniBatchContext(batch_id, batch.get("partition_key_value")))
         else:
             result = run(data)
