@@ -17,6 +17,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from . import manifest, progress
+from . import worker as W
 from .config import DEFAULT_APPEND_ROW_FILE_NAME, ParallelSettings
 from .ledger import Ledger
 from .thresholds import Totals, breach, final_breach
@@ -50,8 +51,18 @@ class _Slot:
     process: Any
     conn: Any
     agent: str
-    current: tuple[int, float] | None = None
+    status: Any  # the worker's shared status (worker.BATCH ...)
     init_failed: bool = False
+
+    @property
+    def current(self) -> tuple[int, float] | None:
+        """The attempt in flight: (mini-batch id, start time), or None."""
+        batch = int(self.status[W.BATCH])
+        return None if batch < 0 else (batch, self.status[W.STARTED])
+
+    def counts(self) -> Totals:
+        s = self.status
+        return Totals(int(s[W.OK]), int(s[W.FAILED_BATCHES]), int(s[W.FAILED_ITEMS]), int(s[W.SUCCEEDED_ITEMS]))
 
 
 def driver_argv(settings: ParallelSettings, output_path: str | None, processes: int,
@@ -90,8 +101,9 @@ class Supervisor:
         self.ctx = multiprocessing.get_context(start_method)
         libc()  # loaded once here; forked workers inherit it
         self.stop = self.ctx.Event()
-        self.totals = Totals.of(ledger.outcomes().values())
-        self.own = Totals()  # this session's outcomes only, for the progress report
+        self.earlier = Totals.of(ledger.outcomes().values())  # outcomes of earlier sessions
+        self.recorded = Totals()  # outcomes this supervisor wrote for workers it killed or lost
+        self.retired: list[_Slot] = []  # ended workers: their counts still count
         self.node = node
         self.began = time.time()
         nodes = max(int(settings.node_count or 1), node + 1)
@@ -107,14 +119,30 @@ class Supervisor:
         agent = f"process{self.started:03d}"
         self.started += 1
         receive, send = self.ctx.Pipe(duplex=False)
+        status = self.ctx.RawArray("d", W.STATUS_SIZE)
+        status[W.BATCH] = -1
         env = {**self.spec.env, "AML_BRIDGE_AGENT_NAME": agent}
         slot = self.node * self.processes + (self.started - 1) % self.processes
         spec = WorkerSpec(**{**self.spec.__dict__, "env": env, "slot": slot, "slots": self.slot_count})
         # not a daemon: entry scripts may start their own process pools; PDEATHSIG reaps orphans instead
-        process = self.ctx.Process(target=main, args=(spec, send, self.stop), name=agent)
+        process = self.ctx.Process(target=main, args=(spec, send, self.stop, status), name=agent)
         process.start()
         send.close()
-        return _Slot(process, receive, agent)
+        return _Slot(process, receive, agent, status)
+
+    @property
+    def own(self) -> Totals:
+        """This session's outcomes (for the progress report)."""
+        total = Totals(**vars(self.recorded))
+        for slot in self.slots + self.retired:
+            total.merge(slot.counts())
+        return total
+
+    @property
+    def totals(self) -> Totals:
+        total = self.own
+        total.merge(self.earlier)
+        return total
 
     def run(self) -> None:
         try:
@@ -144,6 +172,7 @@ class Supervisor:
                 self._check_timeout(slot)
                 if not slot.process.is_alive():
                     self._reap(slot)
+            self._check_breach()
 
     def report(self) -> None:
         """Write this session's counts and print the step's progress line (the Airflow task log)."""
@@ -159,23 +188,16 @@ class Supervisor:
             pass
 
     def _on_message(self, slot: _Slot, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "start":
-            slot.current = (message[1], message[3])
-        elif kind in ("end", "retry"):
-            slot.current = None
-            if kind == "end":
-                self._count(message[2])
-        elif kind == "init_failed":
+        if message[0] == "init_failed":
             slot.init_failed = True
             self.init_failures += 1
             self.init_error = f"init() failed: {message[1].strip().splitlines()[-1]}"
 
-    def _count(self, outcome: dict[str, Any]) -> None:
-        self.totals.add(outcome)
-        self.own.add(outcome)
+    def _check_breach(self) -> None:
+        if self.stop.is_set():
+            return
         why = breach(self.settings, self.totals)
-        if why and not self.stop.is_set():
+        if why:
             self._stop_step(why)
 
     def _stop_step(self, why: str) -> None:
@@ -219,15 +241,16 @@ class Supervisor:
             if attempts >= self.settings.run_max_try:
                 outcome = failed_outcome(len_of(self.batches[batch_id]), attempts, error)
                 self.ledger.finish(batch_id, outcome)
-                self._count(outcome)
+                self.recorded.add(outcome)
             else:
                 self.ledger.release(batch_id)
-        slot.current = None
+        slot.status[W.BATCH] = -1
         return len(held)
 
     def _reap(self, slot: _Slot) -> None:
         self._drain(slot)
         self.slots.remove(slot)
+        self.retired.append(slot)
         code = slot.process.exitcode
         if code == 0:
             return

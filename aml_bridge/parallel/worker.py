@@ -112,11 +112,21 @@ def _prepare(spec: WorkerSpec) -> None:
     sys.argv = [spec.entry_script, *spec.argv]
 
 
-class Worker:
-    """The claim/run loop of one process; `send` reports to the supervisor (a pipe end)."""
+# A worker's status, shared with its supervisor (a RawArray of doubles, written only by the worker):
+# the attempt in flight (batch id or -1, and when it started) and running counts of finished
+# mini-batches. Per mini-batch the supervisor is told nothing: it reads these every poll, so a
+# mini-batch costs no message and no wake-up of the supervisor.
+BATCH, STARTED, OK, FAILED_BATCHES, FAILED_ITEMS, SUCCEEDED_ITEMS = range(6)
+STATUS_SIZE = 6
 
-    def __init__(self, spec: WorkerSpec, send: Any, stop: Any) -> None:
+
+class Worker:
+    """The claim/run loop of one process; `send` reports the rare events to the supervisor (a pipe
+    end), `status` (see BATCH...) the frequent ones."""
+
+    def __init__(self, spec: WorkerSpec, send: Any, stop: Any, status: Any = None) -> None:
         self.spec, self.send, self.stop = spec, send, stop
+        self.status = status if status is not None else [-1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
         self.ledger = Ledger(spec.ledger_root, session=spec.session, supervisor_pid=spec.supervisor_pid)
         self.batches = {b["id"]: b for b in manifest.read(spec.manifest_path)}
         self.module: ModuleType | None = None
@@ -173,14 +183,15 @@ class Worker:
             return True
         attempt = state["attempts"] + 1
         started = time.time()
-        self.send(("start", batch_id, attempt, started))
+        self.status[STARTED] = started  # before the id: a reader that sees the id sees its start
+        self.status[BATCH] = batch_id
         try:
             outcome, text = self._run(batch_id, attempt)
         except Exception as exc:  # noqa: BLE001 - any user error fails the attempt, as on Azure
             return self._failed_attempt(batch_id, attempt, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         outcome["seconds"] = round(time.time() - started, 6)
         self.ledger.finish(batch_id, outcome, text)
-        self.send(("end", batch_id, outcome))
+        self._ended(outcome)
         return True
 
     def _run(self, batch_id: int, attempt: int) -> tuple[dict[str, Any], str]:
@@ -207,13 +218,20 @@ class Worker:
             self._give_up(batch_id, attempt, error)
             return True
         self.ledger.release(batch_id)
-        self.send(("retry", batch_id, error))
+        self.status[BATCH] = -1
         return False
 
     def _give_up(self, batch_id: int, attempts: int, error: str) -> None:
         outcome = failed_outcome(len_of(self.batches[batch_id]), attempts, error)
         self.ledger.finish(batch_id, outcome)
-        self.send(("end", batch_id, outcome))
+        self._ended(outcome)
+
+    def _ended(self, outcome: dict[str, Any]) -> None:
+        status = self.status
+        status[BATCH] = -1
+        status[FAILED_BATCHES if outcome["status"] == "failed" else OK] += 1
+        status[FAILED_ITEMS] += outcome["failed_items"]
+        status[SUCCEEDED_ITEMS] += outcome["succeeded"]
 
 
 def len_of(batch: dict[str, Any]) -> int:
@@ -231,10 +249,10 @@ def failed_outcome(items: int, attempts: int, error: str) -> dict[str, Any]:
             "attempts": attempts, "error": error, "agent": os.environ.get("AML_BRIDGE_AGENT_NAME")}
 
 
-def main(spec: WorkerSpec, conn: Any, stop: Any) -> None:
+def main(spec: WorkerSpec, conn: Any, stop: Any, status: Any = None) -> None:
     """The child process's entry point (a `multiprocessing.Process` target)."""
     _prepare(spec)
-    worker = Worker(spec, conn.send, stop)
+    worker = Worker(spec, conn.send, stop, status)
     try:
         worker.start()
     except BaseException:
