@@ -214,6 +214,7 @@ class DockerSection:
         self.shm_size = "2g"
         self.arguments: list[str] = []
         self.shared_volumes = True
+        self.gpu_support = False  # Azure's deprecated flag; the Estimator sets it for use_gpu
 
 
 class ContainerRegistry:
