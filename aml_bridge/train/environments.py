@@ -69,10 +69,11 @@ def requirements_of(env: Any) -> tuple[list[str], list[str]]:
 
 def _conda_to_pip(spec: str) -> str:
     """`numpy=1.23` (conda: any 1.23.x) -> `numpy==1.23.*`; `pkg>=1` stays."""
-    name, _, version = spec.partition("=")
-    if version and not version.startswith(("=", "<", ">")):
-        return f"{name}=={version}" if version.count(".") >= 2 or "*" in version else f"{name}=={version}.*"
-    return spec
+    found = re.fullmatch(r"([\w.\-]+)=([\w.*]+)", spec.strip())
+    if found is None:
+        return spec
+    name, version = found.groups()
+    return f"{name}=={version}" if version.count(".") >= 2 or "*" in version else f"{name}=={version}.*"
 
 
 def environment_key(requirements: list[str], options: list[str]) -> str:
@@ -98,7 +99,7 @@ def ensure_venv(requirements: list[str], options: list[str], root: str, say: Cal
                 _write_marker(path, requirements, seconds)
                 say(f"Built environment {name!r} in {seconds:.1f} s")
                 return python
-    say(f"Reusing environment {name!r} from {path} ({time.monotonic() - started:.2f} s)")
+    say(f"Reusing environment {name!r} from {path} ({(time.monotonic() - started) * 1000:.1f} ms)")
     return python
 
 
