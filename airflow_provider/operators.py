@@ -107,7 +107,7 @@ class PythonScriptStepOperator(BaseOperator):
         super().__init__(**kwargs)
         self.step = step
         self.pipeline = pipeline
-        self._process: subprocess.Popen | None = None
+        self._processes: list[subprocess.Popen] = []
         self._step_run: Any = None
 
     def execute(self, context: Any) -> dict[str, Any]:
@@ -140,18 +140,33 @@ class PythonScriptStepOperator(BaseOperator):
         return result.to_xcom()
 
     def _remember(self, process: subprocess.Popen) -> None:
-        self._process = process
+        self._processes.append(process)
 
     def on_kill(self) -> None:
-        """End the script's whole process group and mark the step run Canceled."""
-        if self._process is not None and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
+        """End the script's process groups (every rank) and mark the step run Canceled."""
+        running = [p for p in self._processes if p.poll() is None]
+        for process in running:
+            _kill_group(process, signal.SIGTERM)
+        for process in running:
             try:
-                self._process.wait(timeout=30)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
+                _kill_group(process, signal.SIGKILL)
         if self._step_run is not None:
             self._step_run._set_status("Canceled")
+
+
+class EstimatorStepOperator(PythonScriptStepOperator):
+    """Runs one `EstimatorStep`: the estimator's script in its environment, with its ranks and time limit."""
+
+    ui_color = "#e8e4f0"
+
+
+def _kill_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def _map_index(ti: Any) -> int:

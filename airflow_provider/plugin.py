@@ -11,16 +11,33 @@ from typing import Any
 
 from aml_bridge.hookspecs import hookimpl
 
+# Airflow's execution timeout backs up the launcher's own limit (which cancels the run gracefully):
+# it adds the launcher's kill grace and time for environment builds and uploads.
+TIMEOUT_ALLOWANCE_SECONDS = 600
+
 
 @hookimpl
 def aml_step_to_task(step: Any, dag: Any, pipeline: dict[str, Any]) -> Any:
-    """`PythonScriptStep` → `PythonScriptStepOperator`; the compute target picks pool and queue."""
-    if step.kind != "python_script":
+    """`PythonScriptStep` / `EstimatorStep` → their operators; the compute target picks pool and queue."""
+    if step.kind not in ("python_script", "estimator"):
         return None
-    from .operators import PythonScriptStepOperator
+    from .operators import EstimatorStepOperator, PythonScriptStepOperator
 
-    return PythonScriptStepOperator(task_id=step.task_id, step=dataclasses.asdict(step), pipeline=pipeline,
-                                    dag=dag, **compute_placement(pipeline, step.compute_target))
+    operator = EstimatorStepOperator if step.kind == "estimator" else PythonScriptStepOperator
+    return operator(task_id=step.task_id, step=dataclasses.asdict(step), pipeline=pipeline, dag=dag,
+                    **compute_placement(pipeline, step.compute_target), **time_limit(step))
+
+
+def time_limit(step: Any) -> dict[str, Any]:
+    """`execution_timeout` for a step whose run configuration sets `max_run_duration_seconds`."""
+    from datetime import timedelta
+
+    from aml_bridge.processes import KILL_GRACE_SECONDS
+
+    timeout = (step.extra.get("job") or {}).get("timeout")
+    if not timeout:
+        return {}
+    return {"execution_timeout": timedelta(seconds=timeout + KILL_GRACE_SECONDS + TIMEOUT_ALLOWANCE_SECONDS)}
 
 
 def compute_placement(pipeline: dict[str, Any], compute_target: str | None) -> dict[str, Any]:

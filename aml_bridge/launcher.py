@@ -65,7 +65,11 @@ def launch(run: Run, argv: list[str], cwd: str, extra_env: dict[str, str] | None
         env = child_env(run, argv, cwd, extra_env, step)
         logs = [log_path] + [os.path.join(tmp, f"rank{r}.txt") for r in range(1, len(ranks))]
         processes = [Process(argv, {**env, **rank}, log, echo=i == 0) for i, (rank, log) in enumerate(zip(ranks, logs))]
-        outcome = run_processes(processes, cwd, stream, forward_signals, on_start, job.timeout)
+        try:
+            outcome = run_processes(processes, cwd, stream, forward_signals, on_start, job.timeout)
+        except BaseException:  # the caller was interrupted (Airflow's timeout): the job was ended
+            finish(run, cwd, Outcome(-signal.SIGTERM), log_path=log_path)
+            raise
         rank_logs = {RANK_LOG_ARTIFACT.format(rank=r): logs[r] for r in range(1, len(ranks))}
         finish(run, cwd, outcome, log_path=log_path, program=os.path.basename(argv[0]), extra_logs=rank_logs)
     return outcome.returncode

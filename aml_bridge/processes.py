@@ -59,10 +59,8 @@ def run_processes(processes: list[Process], cwd: str, stream: IO[str], forward_s
             if on_start is not None:
                 on_start(proc)
         group.wait(timeout)
-    except BaseException:
-        group.signal(signal.SIGKILL)
-        for proc in group.procs:
-            proc.wait()
+    except BaseException:  # e.g. Airflow's task timeout: give the job its flush, then end it
+        group.terminate()
         raise
     finally:
         for signum, handler in previous.items():
@@ -122,6 +120,16 @@ class _Group:
         failed = [i for i, proc in enumerate(self.procs) if proc.returncode != 0]
         if self.first_failure is None and failed:
             self.first_failure = failed[0]
+
+    def terminate(self) -> None:
+        """SIGTERM every group, SIGKILL what is still running after the grace period."""
+        self.signal(signal.SIGTERM)
+        deadline = time.monotonic() + KILL_GRACE_SECONDS
+        while any(proc.poll() is None for proc in self.procs) and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+        self.signal(signal.SIGKILL)
+        for proc in self.procs:
+            proc.wait()
 
     def _stop(self, now: float) -> None:
         self.stopping = now
