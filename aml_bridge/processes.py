@@ -104,7 +104,7 @@ class _Group:
 
     def wait(self, timeout: float | None) -> None:
         started = time.monotonic()
-        while any(proc.poll() is None for proc in self.procs):
+        while None in [proc.poll() for proc in self.procs]:  # a list: every process is polled
             now = time.monotonic()
             failed = [i for i, proc in enumerate(self.procs) if proc.returncode not in (None, 0)]
             if failed and self.first_failure is None and self.stopping is None and not self.forwarded:
