@@ -2,9 +2,11 @@
 
 Before user code `./outputs` exists and the environment names the run (ours and Azure's
 variables, the compat folder on `PYTHONPATH`). While it runs, output streams to the caller and
-into `user_logs/std_log.txt`, and SIGTERM/SIGINT reach the script's whole process group. After,
-`./logs` and `./outputs` are uploaded and the exit status becomes the run's status
-(AML_API §1.8, §1.10): 0 → Completed, a kill → Canceled, anything else → Failed.
+into `user_logs/std_log.txt`, and SIGTERM/SIGINT reach the script's whole process group. A
+`JobSpec` adds the environment's interpreter, `max_run_duration_seconds` and one process per rank
+(rank > 0 logs to `user_logs/std_log_process_<rank>.txt`). After, `./logs` and `./outputs` are
+uploaded and the outcome becomes the run's status (AML_API §1.8, §1.10): 0 → Completed, a kill
+or the time limit → Canceled (the latter with the reason), anything else → Failed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """`Environment`: a faithful record of Azure's environment definition (AML_API §2.4).
 
 It holds what scripts configure, with Azure's defaults, and a per-workspace registry
-(`<home>/environments.json`) backs `get`/`register`/`list`. Nothing is built here: turning a
-definition into an interpreter is a later issue's job, so today every job runs in the
-launching interpreter whatever the definition says.
+(`<home>/environments.json`) backs `get`/`register`/`list`. Nothing is built here: the launcher
+turns a definition that asks for packages into a cached venv (aml_bridge/train/environments.py).
 """
 
 from __future__ import annotations
