@@ -14,7 +14,7 @@ TORCH_STAMP := $(VENV)/.torch
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --constraint constraints.txt -e '.[dev,airflow]'
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --constraint constraints.txt -e '.[dev,airflow,containers]'
 	$(BIN)/python -m compileall -q aml_bridge airflow_provider mlflow_plugin
 	touch $(STAMP)
 

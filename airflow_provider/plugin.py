@@ -14,6 +14,7 @@ from aml_bridge.hookspecs import hookimpl
 # Airflow's execution timeout backs up the launcher's own limit (which cancels the run gracefully):
 # it adds the launcher's kill grace and time for environment builds and uploads.
 TIMEOUT_ALLOWANCE_SECONDS = 600
+KUBERNETES_TYPES = ("kubernetes", "kubernetescompute", "aks")
 
 
 @hookimpl
@@ -23,9 +24,14 @@ def aml_step_to_task(step: Any, dag: Any, pipeline: dict[str, Any]) -> Any:
         return None
     from .operators import EstimatorStepOperator, PythonScriptStepOperator
 
+    placement = {**compute_placement(pipeline, step.compute_target), **time_limit(step)}
+    target = compute_target(pipeline, step.compute_target)
+    if container_kind(target):
+        from .containers import container_task
+
+        return container_task(step, dag, pipeline, step.compute_target or "", target, **placement)
     operator = EstimatorStepOperator if step.kind == "estimator" else PythonScriptStepOperator
-    return operator(task_id=step.task_id, step=dataclasses.asdict(step), pipeline=pipeline, dag=dag,
-                    **compute_placement(pipeline, step.compute_target), **time_limit(step))
+    return operator(task_id=step.task_id, step=dataclasses.asdict(step), pipeline=pipeline, dag=dag, **placement)
 
 
 def time_limit(step: Any) -> dict[str, Any]:
@@ -40,10 +46,21 @@ def time_limit(step: Any) -> dict[str, Any]:
     return {"execution_timeout": timedelta(seconds=timeout + KILL_GRACE_SECONDS + TIMEOUT_ALLOWANCE_SECONDS)}
 
 
-def compute_placement(pipeline: dict[str, Any], compute_target: str | None) -> dict[str, Any]:
-    """Airflow `pool`/`queue` of a compute target, from `compute_targets` in the workspace config."""
+def container_kind(target: dict[str, Any]) -> str | None:
+    """`kubernetes` or `docker` when a compute target runs steps in containers, else None."""
+    kind = str(target.get("type", "")).lower()
+    return "kubernetes" if kind in KUBERNETES_TYPES else "docker" if kind == "docker" else None
+
+
+def compute_target(pipeline: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """A compute target's settings from `compute_targets` in the workspace config ({} if unlisted)."""
     targets = (pipeline["workspace"].get("extra") or {}).get("compute_targets") or {}
-    target = targets.get(compute_target or "", {})
+    return dict(targets.get(name or "", {}))
+
+
+def compute_placement(pipeline: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """Airflow `pool`/`queue` of a compute target, from `compute_targets` in the workspace config."""
+    target = compute_target(pipeline, name)
     return {key: target[key] for key in ("pool", "queue") if target.get(key)}
 
 

@@ -156,7 +156,7 @@ class Environment:
                        "condaDependencies": p.conda_dependencies._conda_dependencies if p.conda_dependencies else None},
             "environmentVariables": dict(self._environment_variables),
             "docker": {"enabled": d.enabled, "baseImage": d.base_image, "baseDockerfile": d.base_dockerfile,
-                       "shmSize": d.shm_size, "arguments": list(d.arguments),
+                       "shmSize": d.shm_size, "arguments": list(d.arguments), "gpuSupport": d.gpu_support,
                        "baseImageRegistry": {"address": getattr(d.base_image_registry, "address", None),
                                              "username": getattr(d.base_image_registry, "username", None)}},
             "inferencingStackVersion": self.inferencing_stack_version,
@@ -179,6 +179,7 @@ class Environment:
         env.docker.base_dockerfile = dock.get("baseDockerfile")
         env.docker.shm_size = dock.get("shmSize", "2g")
         env.docker.arguments = list(dock.get("arguments") or [])
+        env.docker.gpu_support = bool(dock.get("gpuSupport", False))
         env.docker.base_image_registry.address = (dock.get("baseImageRegistry") or {}).get("address")
         env.docker.base_image_registry.username = (dock.get("baseImageRegistry") or {}).get("username")
         env.inferencing_stack_version = data.get("inferencingStackVersion")
