@@ -21,9 +21,9 @@ def rank_envs(job: Any) -> list[dict[str, str]]:
     """One environment overlay per process; `[{}]` for a plain single-process job."""
     if job.node_count > 1:
         raise RunConfigurationException(
-            f"node_count={job.node_count} cannot run on this machine: locally aml-bridge starts the processes of "
-            "one node only. Use node_count=1 with more processes per node (PyTorchConfiguration(process_count=n) "
-            "or Mpi(process_count_per_node=n)), or run the step in Airflow on a Kubernetes compute target.")
+            f"node_count={job.node_count} cannot run: aml-bridge starts the processes of one node (locally, in an "
+            "Airflow task or in one pod/container); multi-node jobs are not launched yet. Use node_count=1 with "
+            "more processes per node (PyTorchConfiguration(process_count=n) or Mpi(process_count_per_node=n)).")
     if job.processes <= 1 and job.backend is None:
         return [{}]
     world, port = job.processes, str(_free_port())

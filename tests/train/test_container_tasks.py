@@ -41,10 +41,11 @@ def _pipeline(ws, src):
 
 def test_pod_and_container_operators_carry_image_command_env_and_gpu(tmp_path, shared_home):
     from airflow_provider import pipeline_dag
-    from airflow_provider.containers import DockerStepOperator, KubernetesStepOperator
+    from airflow_provider.containers import DockerStepOperator, KubernetesStepOperator, container_task
 
     ws = Workspace(config=settings.resolve({"compute_targets": TARGETS}, home=shared_home))
-    dag = pipeline_dag(_pipeline(ws, tmp_path / "src"), dag_id="containers")
+    pipeline = _pipeline(ws, tmp_path / "src")
+    dag = pipeline_dag(pipeline, dag_id="containers")
 
     pod = dag.get_task("train")
     assert isinstance(pod, KubernetesStepOperator)
@@ -64,6 +65,12 @@ def test_pod_and_container_operators_carry_image_command_env_and_gpu(tmp_path, s
     assert box.device_requests is None  # no use_gpu here
     assert box.shm_size == 1024**3 and box.mem_limit == "4g" and box.docker_url == "unix:///var/run/docker.sock"
     assert dag.get_task("score").upstream_task_ids == {"train"}
+
+    gpu_step = next(s for s in pipeline.plan().steps if s.task_id == "train")  # use_gpu, on a Docker target
+    on_docker = container_task(gpu_step, None, {"workspace": {"tracking_uri": "http://127.0.0.1:5000"}}, "box",
+                               TARGETS["box"])
+    assert on_docker.image == "registry.local/train:1"
+    assert on_docker.device_requests[0]["Capabilities"] == [["gpu"]] and on_docker.device_requests[0]["Count"] == -1
 
 
 def test_the_container_command_runs_the_step(ws, tmp_path, shared_home, monkeypatch):

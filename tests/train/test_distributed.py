@@ -100,6 +100,6 @@ def test_a_failing_rank_fails_the_job_and_stops_the_others(ws, tmp_path):
 def test_more_than_one_node_says_how_to_get_it():
     from aml_bridge.errors import RunConfigurationException
 
-    with pytest.raises(RunConfigurationException, match="node_count=2 cannot run on this machine.*Kubernetes"):
+    with pytest.raises(RunConfigurationException, match="node_count=2 cannot run.*process_count"):
         rank_envs(JobSpec(processes=2, node_count=2, backend="pytorch"))
     assert rank_envs(JobSpec()) == [{}]

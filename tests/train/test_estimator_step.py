@@ -71,5 +71,5 @@ def test_estimator_step_definition_errors(ws, tmp_path):
     multi_node = Estimator(str(tmp_path), compute_target="cpu-cluster", entry_script="t.py", node_count=2,
                            distributed_training=Mpi())
     step = EstimatorStep("wide", estimator=multi_node, estimator_entry_script_arguments=[])
-    with pytest.raises(PipelineDefinitionError, match=r"Step \[wide\]: node_count=2 cannot run on this machine"):
+    with pytest.raises(PipelineDefinitionError, match=r"Step \[wide\]: node_count=2 cannot run"):
         Pipeline(ws, [step]).plan()
