@@ -1,4 +1,5 @@
-"""`EstimatorStep` in a pipeline: one Airflow task (real `dag.test()`), a step run like PythonScriptStep's."""
+"""`EstimatorStep` in a pipeline: one Airflow task (real `dag.test()`), a step run like PythonScriptStep's,
+in the estimator's environment (a venv with a package the host lacks)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,14 @@ def test_estimator_step_runs_as_one_task_in_the_run_tree(ws, tmp_path):
         run.log("doubled", 2 * int(open(os.path.join(a.data, "n.txt")).read()))
         run.log("epochs", a.epochs)
         run.log("mode", os.environ["MODE"])
+        import toolz  # not on the host: the step ran in the estimator's environment
+        run.log("toolz", toolz.__version__)
     """)
     prepared = PipelineData("prepared", datastore=ws.get_default_datastore())
     _prep = PythonScriptStep("prep.py", source_directory=str(src), outputs=[prepared], arguments=["--out", prepared])
     estimator = Estimator(str(src), compute_target="local", entry_script="train.py",
-                          environment_variables={"MODE": "fast"}, max_run_duration_seconds=600)
+                          environment_variables={"MODE": "fast"}, max_run_duration_seconds=600,
+                          pip_packages=["toolz==1.2.0"])
     train = EstimatorStep("train", estimator=estimator, inputs=[prepared],
                           estimator_entry_script_arguments=["--data", prepared, "--epochs", 3])
     pipeline = Pipeline(ws, [train])
@@ -55,7 +59,7 @@ def test_estimator_step_runs_as_one_task_in_the_run_tree(ws, tmp_path):
     steps = {s.name: s for s in pipeline_run.get_steps()}
     assert set(steps) == {"prep.py", "train"}
     assert steps["train"].parent.id == pipeline_run.id and steps["train"].type == "azureml.StepRun"
-    assert steps["train"].get_metrics() == {"doubled": 42, "epochs": 3, "mode": "fast"}
+    assert steps["train"].get_metrics() == {"doubled": 42, "epochs": 3, "mode": "fast", "toolz": "1.2.0"}
 
 
 def test_estimator_step_definition_errors(ws, tmp_path):
