@@ -30,6 +30,7 @@ def _alive(pid: int) -> bool:
 
 def test_a_run_past_its_time_limit_is_canceled_and_keeps_what_it_logged(exp, tmp_path, monkeypatch):
     monkeypatch.setenv("AZUREML_RUN_POLLING_INTERVAL_MAX", "1")
+    monkeypatch.setenv("AML_BRIDGE_FLUSH_INTERVAL", "3600")  # the job's writer flushes only when stopped
     (tmp_path / "slow.py").write_text(JOB)
 
     run = exp.submit(ScriptRunConfig(str(tmp_path), "slow.py", max_run_duration_seconds=12))
@@ -43,3 +44,37 @@ def test_a_run_past_its_time_limit_is_canceled_and_keeps_what_it_logged(exp, tmp
     assert run.get_metrics()["loss"] == list(range(2000))
     child = int(log.split("CHILD ")[1].split()[0])
     assert child != os.getpid() and not _alive(child)  # the whole process tree ended
+
+
+def test_an_interrupted_launcher_ends_the_job_gracefully_and_cancels_the_run(ws, shared_home, tmp_path, monkeypatch):
+    """What Airflow's own execution_timeout does: an exception raised in the launching thread."""
+    import io
+    import sys
+    import time
+
+    import pytest
+
+    from aml_bridge import Experiment, Run
+    from aml_bridge.launcher import launch
+
+    monkeypatch.setenv("AML_BRIDGE_HOME", shared_home)
+    monkeypatch.setenv("AML_BRIDGE_FLUSH_INTERVAL", "3600")  # the job's writer flushes only when stopped
+    (tmp_path / "job.py").write_text("import time\nfrom azureml.core import Run\nrun = Run.get_context()\n"
+                                     "run.log('before', 1)\nprint('READY', flush=True)\ntime.sleep(300)\n")
+    run = Run._create(Experiment(ws, "interrupted"), run_type="azureml.scriptrun", target="local")
+
+    class Timeout(Exception):
+        pass
+
+    def interrupt(process):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "READY" not in stream.getvalue():
+            time.sleep(0.1)
+        raise Timeout("task timed out")
+
+    stream = io.StringIO()
+    with pytest.raises(Timeout):
+        launch(run, [sys.executable, "job.py"], str(tmp_path), stream=stream, on_start=interrupt)
+
+    assert run.get_status() == "Canceled"
+    assert run.get_metrics() == {"before": 1}  # the job got SIGTERM and flushed
