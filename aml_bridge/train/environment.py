@@ -119,7 +119,7 @@ class Environment:
         registry = _read_registry(workspace)
         versions = registry.setdefault(self.name, {})
         mine = {**self._to_dict(), "version": None}
-        same = [v for v, d in versions.items() if {**d, "version": None} == mine]
+        same = [v for v, d in versions.items() if {**Environment._from_dict(d)._to_dict(), "version": None} == mine]
         version = same[0] if same else str(max((int(v) for v in versions), default=0) + 1)
         versions[version] = {**mine, "version": version}
         _write_registry(workspace, registry)
