@@ -11,7 +11,7 @@ import re
 import pytest
 
 from aml_bridge.data import DataPath
-from aml_bridge.errors import TrainingException
+from aml_bridge.errors import TrainingException, UserErrorException
 from aml_bridge.train import (
     DEFAULT_GPU_IMAGE,
     Environment,
@@ -62,6 +62,8 @@ def test_data_references_become_placeholders():
     ref = DataPath("workspaceblobstore", "raw").create_data_reference("raw_data", DataPathComputeBinding("mount"))
     est = Estimator(".", compute_target="local", entry_script="t.py", script_params={"--data": ref})
     assert est.run_config.arguments == ["--data", "$AZUREML_DATAREFERENCE_raw_data"]
+    with pytest.raises(UserErrorException, match="cannot mount"):  # not silently passed on as text
+        _job_argv(est)
 
 
 def test_item_56_and_every_invalid_combination_names_its_arguments(tmp_path):

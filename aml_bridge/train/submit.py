@@ -70,8 +70,15 @@ def _job_argv(config: Any) -> list[str]:
     return [config.script, "--", *[_render(a) for a in config.arguments]]  # `--`: the script's own flags
 
 
+DATA_PLACEHOLDERS = ("$AZUREML_DATAREFERENCE_", "DatasetConsumptionConfig:", "DatasetOutputConfig:")
+
+
 def _render(value: Any) -> str:
     """Arguments reach argv as `str()` (AML_API §2.2); data objects need the data plumbing."""
+    if isinstance(value, str) and value.startswith(DATA_PLACEHOLDERS):
+        raise UserErrorException(
+            f"Argument {value!r} stands for data (a DataReference, dataset or resume_from) that a locally "
+            "submitted script run cannot mount yet: pass a local path, or run the script as a pipeline step.")
     if isinstance(value, _PLAIN):
         return str(value)
     raise UserErrorException(
