@@ -41,6 +41,7 @@ AML_BRIDGE_FLUSH_INTERVAL = EnvVar("AML_BRIDGE_FLUSH_INTERVAL", "2.0", "Seconds 
 AML_BRIDGE_FLUSH_SIZE = EnvVar("AML_BRIDGE_FLUSH_SIZE", "5000", "Buffered records that wake the flusher.")
 AML_BRIDGE_MLFLOW_UI = EnvVar("AML_BRIDGE_MLFLOW_UI", None, "Base URL of the MLflow UI for links.")
 AML_BRIDGE_DISABLE_PLUGINS = EnvVar("AML_BRIDGE_DISABLE_PLUGINS", "", "Comma list of entry points to skip.")
+AML_BRIDGE_DISCARD_METRICS = EnvVar("AML_BRIDGE_DISCARD_METRICS", "", "1 in ranks > 0 of a distributed job.")
 MLFLOW_TRACKING_URI = EnvVar("MLFLOW_TRACKING_URI", None, "MLflow's own tracking URI variable.")
 
 ALL_VARIABLES = [
@@ -52,6 +53,7 @@ ALL_VARIABLES = [
     AML_BRIDGE_FLUSH_SIZE,
     AML_BRIDGE_MLFLOW_UI,
     AML_BRIDGE_DISABLE_PLUGINS,
+    AML_BRIDGE_DISCARD_METRICS,
     MLFLOW_TRACKING_URI,
 ]
 

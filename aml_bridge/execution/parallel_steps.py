@@ -158,7 +158,8 @@ class ParallelStepExecution(StepExecution):
     def run_node(self, run: Run, work_dir: str, node: int, stream: IO[str] | None = None,
                  on_start: Callable[[Any], None] | None = None) -> None:
         """Run the driver for one node as the step's subprocess; raises `StepFailed` if it stopped the step."""
-        from ..launcher import _execute, child_env, upload_attempt_log
+        from ..launcher import child_env, upload_attempt_log
+        from ..processes import Process, run_processes
 
         spec = NodeSpec.read(work_dir)
         argv = [sys.executable, "-m", "aml_bridge.parallel.node", work_dir, str(node)]
@@ -168,7 +169,8 @@ class ParallelStepExecution(StepExecution):
         with tempfile.TemporaryDirectory(prefix="aml-node-") as tmp:
             log_path = os.path.join(tmp, "std_log.txt")
             try:
-                outcome = _execute(argv, work_dir, env, log_path, stream or sys.stdout, False, on_start)
+                outcome = run_processes([Process(argv, env, log_path)], work_dir, stream or sys.stdout,
+                                        forward_signals=False, on_start=on_start)
             finally:
                 reporter.stop()
                 upload_attempt_log(run, log_path, NODE_LOG.format(node=node))

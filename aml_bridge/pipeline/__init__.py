@@ -8,6 +8,7 @@ run-time helpers its operators use.
 from __future__ import annotations
 
 from .errors import PipelineDefinitionError, PipelineParameterError, PipelineParameterTypeError
+from .estimator_step import EstimatorStep
 from .parameter import PipelineParameter
 from .pipeline import Pipeline
 from .pipeline_data import (
@@ -24,6 +25,7 @@ from .submission import Submission
 
 __all__ = [
     "ArgumentPlan",
+    "EstimatorStep",
     "InputPlan",
     "InputPortBinding",
     "OutputPlan",
