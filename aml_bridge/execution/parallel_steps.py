@@ -162,7 +162,7 @@ class ParallelStepExecution(StepExecution):
         from ..processes import Process, run_processes
 
         spec = NodeSpec.read(work_dir)
-        argv = [sys.executable, "-m", "aml_bridge.parallel.node", work_dir, str(node)]
+        argv = [self._interpreter(), "-m", "aml_bridge.parallel.node", work_dir, str(node)]
         env = child_env(run, argv, work_dir, {**spec.env, "AML_BRIDGE_NODE_ID": str(node)}, step=self.step)
         reporter = _ProgressReporter(run, work_dir)
         reporter.start()
@@ -180,6 +180,13 @@ class ParallelStepExecution(StepExecution):
                 raise StepStopped(f"Step [{self.step.task_id}] stopped on node {node}: {result.reason}")
             why = "".join(outcome.stderr_tail[-5:]).strip()
             raise StepFailed(f"Step [{self.step.task_id}] node {node} failed (exit code {outcome.returncode}): {why}")
+
+    def _interpreter(self) -> str:
+        """The step environment's Python (its venv, built once per requirement set), as for script steps."""
+        from ..train.environments import interpreter_for
+
+        environment = (self.step.runconfig or {}).get("environment")
+        return interpreter_for(environment, self.workspace.config.home) if environment else sys.executable
 
     # --- gather ---------------------------------------------------------------------------
 
