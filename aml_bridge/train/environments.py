@@ -50,9 +50,23 @@ def interpreter_for(environment: dict[str, Any], home: str, say: Callable[[str],
         path = env.python.interpreter_path
         return sys.executable if path in ("python", "python3", None) else path
     requirements, options = requirements_of(env)
-    if not requirements:
-        return sys.executable
+    if all(host_satisfies(r) for r in requirements):
+        return sys.executable  # nothing to install: a venv would only add its start-up cost
     return ensure_venv(requirements, options, os.path.join(home, "envs"), say, name=env.name)
+
+
+def host_satisfies(requirement: str) -> bool:
+    """Whether the launching environment already has a distribution that meets `requirement`."""
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        wanted = Requirement(requirement)
+        installed = metadata.version(wanted.name)
+    except (InvalidRequirement, metadata.PackageNotFoundError):
+        return False
+    return not wanted.url and wanted.specifier.contains(installed, prereleases=True)
 
 
 def requirements_of(env: Any) -> tuple[list[str], list[str]]:

@@ -82,6 +82,17 @@ def test_packages_aml_bridge_provides_or_nobody_asked_for_need_no_venv(tmp_path)
     assert requirements_of(env) == (["numpy==1.23.*", "scikit-learn>=1.1", "toolz"], [])
 
 
+def test_requirements_the_host_satisfies_need_no_venv(tmp_path):
+    """Azure definitions list unpinned scikit-learn/pandas: the host's versions serve, nothing is built."""
+    env = Environment("host-has-it")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["joblib", "pandas>=1.0"])
+    assert interpreter_for(env._to_dict(), str(tmp_path)) == sys.executable
+    assert not (tmp_path / "envs").exists()
+    from aml_bridge.train.environments import host_satisfies
+
+    assert not host_satisfies("pandas==0.1") and host_satisfies("pandas") and not host_satisfies("toolz")
+
+
 def test_conda_only_packages_fail_the_run_naming_them(ws, tmp_path):
     env = Environment("needs-conda")
     env.python.conda_dependencies = CondaDependencies.create(conda_packages=["conda-forge::cudatoolkit",
