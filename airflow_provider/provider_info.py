@@ -18,7 +18,6 @@ def get_provider_info() -> dict[str, Any]:
                           "tags": ["software"]}],
         "operators": [{"integration-name": "aml-bridge", "python-modules": ["airflow_provider.operators"]}],
         "hooks": [{"integration-name": "aml-bridge", "python-modules": ["airflow_provider.hooks"]}],
-        "plugins": [{"name": "aml_bridge", "plugin-class": "airflow_provider.airflow_plugin.AmlBridgePlugin"}],
         "extra-links": ["airflow_provider.links.MlflowRunLink", "airflow_provider.links.MlflowPipelineRunLink"],
         "connection-types": [{
             "connection-type": "aml_bridge",
