@@ -7,6 +7,7 @@ bearer token (`AML_BRIDGE_AIRFLOW_TOKEN`) or user and password exchanged at `/au
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -34,9 +35,10 @@ def dags_folder(workspace: WorkspaceConfig) -> Path:
     if configured:
         folder = Path(configured)
     else:
-        from .embedded import prepare_airflow_home
+        if not {"AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER"} & set(os.environ):
+            from .embedded import prepare_airflow_home
 
-        prepare_airflow_home(workspace.home)
+            prepare_airflow_home(workspace.home)  # no Airflow configured: the embedded one
         from airflow.configuration import conf
 
         folder = Path(conf.get("core", "dags_folder"))

@@ -6,7 +6,11 @@ One cluster serves every check of this module (it costs ~30 s to start).
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -15,6 +19,7 @@ import pytest
 
 from aml_bridge import Run, Workspace, settings
 from tests.support.airflow_cluster import AirflowCluster
+from tests.support.airflow_env import PASSWORD, USERNAME, process_env, run_airflow
 
 ROOT = Path(__file__).resolve().parents[1]
 KILL_DAG = "aml_kill_check"
@@ -66,6 +71,26 @@ def ws(home) -> Workspace:
     return Workspace(config=settings.resolve(home=str(home)))
 
 
+@pytest.fixture(scope="module")
+def published_id(cluster, home) -> str:
+    """`aml-bridge pipeline publish` of the example, run with the cluster's environment."""
+    cli = str(Path(sys.executable).with_name("aml-bridge"))
+    definition = str(cluster.dags_folder / "example" / "pipeline.py")
+    result = subprocess.run([cli, "pipeline", "publish", definition, "--name", "wine-published", "--version", "1"],
+                            env=process_env({**cluster.env, "AML_BRIDGE_HOME": str(home)}), capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return re.search(r"Published pipeline wine-published \(([0-9a-f-]{36})\)", result.stdout).group(1)
+
+
+@pytest.fixture(scope="module")
+def remote_ws(cluster, home) -> Workspace:
+    """A client workspace that reaches the cluster: PublishedPipeline.submit goes through its REST trigger."""
+    return Workspace(config=settings.resolve({"airflow_url": cluster.base_url, "airflow_username": USERNAME,
+                                              "airflow_password": PASSWORD, "dags_folder": str(cluster.dags_folder)},
+                                             home=str(home)))
+
+
 def _pipeline_run(ws, dag_id, run_id) -> Run:
     from airflow_provider.embedded import find_pipeline_run
 
@@ -112,3 +137,63 @@ def test_killed_task_ends_its_run_canceled(cluster, ws):
     assert step_run.get_status() == "Canceled", cluster.diagnostics()
     assert cluster.wait(KILL_DAG, run_id, timeout=180) == "failed"
     assert _pipeline_run(ws, KILL_DAG, run_id).get_status() == "Failed"
+
+
+def _run_count(cluster, dag_id) -> int:
+    return cluster.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=1")["total_entries"]
+
+
+def test_published_pipeline_runs_through_submit_and_azure_rest_body(cluster, remote_ws, published_id):
+    from airflow_provider.pipeline_service import wait_for_pipeline_run
+    from aml_bridge.pipeline import PublishedPipeline
+
+    published = PublishedPipeline.get(remote_ws, published_id)
+    cluster.wait_for_dag(published.dag_id)
+    listed = run_airflow(cluster.env, "dags", "list", "-o", "json")
+    assert published.dag_id in {d["dag_id"] for d in json.loads(listed.stdout)}  # `airflow dags list`
+
+    submitted = published.submit(remote_ws, "wine-published", pipeline_parameters={"test_size": 0.3})
+    path = published.endpoint[len(cluster.base_url):]
+    status, answer = cluster._request("POST", path, {"ExperimentName": "wine-rest",
+                                                     "ParameterAssignments": {"test_size": 0.35}})
+    assert status == 200, answer
+    posted = wait_for_pipeline_run(remote_ws.config, answer["Id"])  # the start task created it under that id
+    for run, experiment, test_size in ((submitted, "wine-published", 0.3), (posted, "wine-rest", 0.35)):
+        assert run.wait_for_completion(show_output=False, timeout_seconds=600) == "Completed", cluster.diagnostics()
+        assert run.experiment.name == experiment
+        steps = {s.name: s for s in run.get_steps()}
+        assert set(steps) == {"prepare", "train", "evaluate"}
+        assert steps["prepare"].get_metrics()["test_size"] == test_size
+        assert steps["evaluate"].get_metrics()["accuracy"] > 0.5
+
+
+def test_rest_trigger_refuses_bad_input_and_triggers_nothing(cluster, remote_ws, published_id):
+    from aml_bridge.pipeline import PublishedPipeline
+
+    published = PublishedPipeline.get(remote_ws, published_id)
+    cluster.wait_for_dag(published.dag_id)
+    path = published.endpoint[len(cluster.base_url):]
+    before = _run_count(cluster, published.dag_id)
+    good = {"ExperimentName": "wine-rest", "ParameterAssignments": {}}
+    cases = [
+        (path, {"ExperimentName": "wine-rest", "ParameterAssignments": {"test_sise": 0.1}}, True, 400, "test_sise"),
+        (path, {"ExperimentName": "wine-rest", "ParameterAssignments": {"test_size": "big"}}, True, 400, "test_size"),
+        (path, {"ParameterAssignments": {}}, True, 400, "ExperimentName"),
+        (path, {"ExperimentName": "bad name!"}, True, 400, "Experiment name"),
+        (path, {"ExperimentName": "wine-rest", "Bogus": 1}, True, 400, "Bogus"),
+        (path.replace(published_id, "00000000-0000-0000-0000-000000000000"), good, True, 404, "not found"),
+        (path, good, False, 401, "Not authenticated"),
+    ]
+    for url, body, auth, expected, words in cases:
+        status, answer = cluster._request("POST", url, body, auth=auth)
+        assert (status, words in str(answer)) == (expected, True), (body, status, answer)
+
+    published.disable()  # pauses the DAG in Airflow too
+    try:
+        assert cluster.api("GET", f"/api/v2/dags/{published.dag_id}")["is_paused"] is True
+        status, answer = cluster._request("POST", path, good)
+        assert status == 400 and "is disabled" in str(answer)
+    finally:
+        published.enable()
+    assert cluster.api("GET", f"/api/v2/dags/{published.dag_id}")["is_paused"] is False
+    assert _run_count(cluster, published.dag_id) == before
