@@ -150,7 +150,8 @@ def test_published_pipeline_runs_through_submit_and_azure_rest_body(cluster, rem
     published = PublishedPipeline.get(remote_ws, published_id)
     cluster.wait_for_dag(published.dag_id)
     listed = run_airflow(cluster.env, "dags", "list", "-o", "json")
-    assert published.dag_id in {d["dag_id"] for d in json.loads(listed.stdout)}  # `airflow dags list`
+    dags = json.loads(listed.stdout.strip().splitlines()[-1])  # the CLI may log a warning line first
+    assert published.dag_id in {d["dag_id"] for d in dags}  # `airflow dags list`
 
     submitted = published.submit(remote_ws, "wine-published", pipeline_parameters={"test_size": 0.3})
     path = published.endpoint[len(cluster.base_url):]
@@ -187,6 +188,16 @@ def test_rest_trigger_refuses_bad_input_and_triggers_nothing(cluster, remote_ws,
     for url, body, auth, expected, words in cases:
         status, answer = cluster._request("POST", url, body, auth=auth)
         assert (status, words in str(answer)) == (expected, True), (body, status, answer)
+
+    from aml_bridge.pipeline import PipelineEndpoint
+
+    endpoint = PipelineEndpoint.publish(remote_ws, "wine-endpoint", "wine pipelines", published)
+    endpoint_path = endpoint.endpoint[len(cluster.base_url):]
+    status, answer = cluster._request("POST", endpoint_path, {**good, "PipelineVersion": "5"})
+    assert status == 400 and "has no version 5" in str(answer), answer
+    endpoint.disable()
+    status, answer = cluster._request("POST", endpoint_path, good)
+    assert status == 400 and "is disabled" in str(answer), answer
 
     published.disable()  # pauses the DAG in Airflow too
     try:
