@@ -13,7 +13,9 @@ public `POST /dagRuns` route), so DAG params are validated as there.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,18 +118,15 @@ def _trigger(dag_id: str, conf: dict[str, Any], user: Any, request: Request) -> 
                                session, request)
 
 
-class _as_bad_request:
+@contextlib.contextmanager
+def _as_bad_request() -> Iterator[None]:
     """Turn aml-bridge's validation errors into a 400 carrying their message (which names the field)."""
+    from aml_bridge.errors import AmlBridgeError
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        from aml_bridge.errors import AmlBridgeError
-
-        if exc is not None and isinstance(exc, AmlBridgeError):
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-        return False
+    try:
+        yield
+    except AmlBridgeError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
 
 def _code(status_code: int) -> str:
