@@ -36,7 +36,7 @@ def schedule_dag(dag_file: str, schedule_id: str) -> DAG:
     """The DAG of a schedule: the published pipeline with the schedule's experiment, parameters, timetable."""
     store = _store(dag_file)
     schedule = store.get("schedules", schedule_id)
-    pipeline = store.get("pipelines", schedule["pipeline_id"]) if schedule else None
+    pipeline = store.get("pipelines", _scheduled_pipeline_id(store, schedule)) if schedule else None
     if schedule is None or pipeline is None:
         raise FileNotFoundError(f"schedule {schedule_id} or its published pipeline is missing from {store.folder}")
     return build_dag(pipeline, schedule["dag_id"], experiment_name=schedule["experiment_name"],
@@ -83,6 +83,16 @@ def schedule_timetable(schedule: dict[str, Any], folder: Path) -> Any:
     from .data_schedule import datastore_asset
 
     return datastore_asset(schedule)
+
+
+def _scheduled_pipeline_id(store: RecordStore, schedule: dict[str, Any]) -> str:
+    """The schedule's pipeline; for an endpoint's schedule, the endpoint's default version now."""
+    endpoint = store.get("endpoints", schedule["pipeline_endpoint_id"]) if schedule.get("pipeline_endpoint_id") else None
+    if endpoint is None:
+        return schedule["pipeline_id"]
+    from aml_bridge.pipeline.published import endpoint_pipeline_id
+
+    return endpoint_pipeline_id(endpoint, None)
 
 
 def _store(dag_file: str) -> RecordStore:

@@ -34,6 +34,7 @@ class Schedule:
     polling_interval = property(lambda self: self._record.get("polling_interval"))
     data_path_parameter_name = property(lambda self: self._record.get("data_path_parameter_name"))
     pipeline_parameters = property(lambda self: dict(self._record.get("pipeline_parameters") or {}))
+    pipeline_endpoint_id = property(lambda self: self._record.get("pipeline_endpoint_id"))
     dag_id = property(lambda self: self._record["dag_id"])
 
     @property
@@ -48,7 +49,7 @@ class Schedule:
                wait_timeout: int = 3600, datastore: Any = None, polling_interval: int = 5,
                data_path_parameter_name: str | None = None, continue_on_step_failure: bool | None = None,
                path_on_datastore: str | None = None, _workflow_provider: Any = None,
-               _service_endpoint: Any = None) -> Schedule:
+               _service_endpoint: Any = None, _pipeline_endpoint_id: str | None = None) -> Schedule:
         """Validate everything first (naming the field), then register the schedule's DAG."""
         pipeline = svc.find(workspace, "pipelines", pipeline_id, "PublishedPipeline")
         record_id = str(uuid.uuid4())
@@ -56,13 +57,23 @@ class Schedule:
                   "experiment_name": experiment_name, "status": svc.ACTIVE,
                   "dag_id": svc.dag_id_for("aml_schedule", name, record_id),
                   "created": dt.datetime.now(dt.timezone.utc).isoformat(),
-                  "continue_on_step_failure": continue_on_step_failure}
+                  "continue_on_step_failure": continue_on_step_failure, "pipeline_endpoint_id": _pipeline_endpoint_id}
         record.update(_trigger_fields(workspace, recurrence, datastore, polling_interval, path_on_datastore,
                                       data_path_parameter_name))
         record["pipeline_parameters"] = _checked_parameters(pipeline, experiment_name, pipeline_parameters)
         schedule = Schedule(workspace, record)
         schedule._write(pipeline)
         return schedule
+
+    @staticmethod
+    def create_for_pipeline_endpoint(workspace: Any, name: str, pipeline_endpoint_id: str, experiment_name: str,
+                                     recurrence: ScheduleRecurrence | None = None, **kwargs: Any) -> Schedule:
+        """A schedule of the endpoint's default version, looked up again whenever the DAG is parsed."""
+        from .published import endpoint_pipeline_id
+
+        endpoint = svc.find(workspace, "endpoints", pipeline_endpoint_id, "PipelineEndpoint")
+        return Schedule.create(workspace, name, endpoint_pipeline_id(endpoint, None), experiment_name,
+                               recurrence=recurrence, _pipeline_endpoint_id=pipeline_endpoint_id, **kwargs)
 
     @staticmethod
     def get(workspace: Any, id: str, _workflow_provider: Any = None, _service_endpoint: Any = None) -> Schedule:
@@ -74,11 +85,25 @@ class Schedule:
              _service_endpoint: Any = None) -> list[Schedule]:
         return [Schedule(workspace, r) for r in svc.service(workspace).records("schedules")
                 if (not active_only or r["status"] == svc.ACTIVE)
-                and (pipeline_id is None or r["pipeline_id"] == pipeline_id)]
+                and (pipeline_id is None or r["pipeline_id"] == pipeline_id)
+                and (pipeline_endpoint_id is None or r.get("pipeline_endpoint_id") == pipeline_endpoint_id)]
 
     @staticmethod
     def get_schedules_for_pipeline_id(workspace: Any, pipeline_id: str, **kwargs: Any) -> list[Schedule]:
         return Schedule.list(workspace, active_only=False, pipeline_id=pipeline_id)
+
+    def get_pipeline_runs(self) -> list[Any]:
+        """The pipeline runs this schedule's DAG made, newest first."""
+        from ..execution.pipeline_runs import TAG_DAG_RUN
+        from ..experiment import Experiment
+
+        prefix = self.dag_id + "/"
+        return [run for run in Experiment(self._workspace, self.experiment_name).get_runs()
+                if run._record.tags.get(TAG_DAG_RUN, "").startswith(prefix)]
+
+    def get_last_pipeline_run(self) -> Any:
+        runs = self.get_pipeline_runs()
+        return runs[0] if runs else None
 
     def disable(self, wait_for_provisioning: bool = False, wait_timeout: int = 3600) -> None:
         self.update(status=svc.DISABLED)

@@ -47,7 +47,7 @@ def test_publish_writes_a_dag_file_and_a_record(published, module_ws, definition
 
     bag = DagBag(dag_folder=str(dag_file))
     assert bag.import_errors == {}
-    dag = bag.get_dag(published.dag_id)
+    dag = bag.dags[published.dag_id]
     assert dag.params["greeting"] == "hello" and dag.params["count"] == 1
     assert "published" in dag.tags
 

@@ -19,7 +19,10 @@ UTC = dt.timezone.utc
 
 
 @pytest.fixture(scope="module")
-def published(definition):
+def published(definition, module_ws):
+    from airflow_provider.embedded import prepare_airflow_home
+
+    prepare_airflow_home(module_ws.config.home)  # the tests' metadata DB, migrated once: dag.test() below
     return load_pipeline(definition).pipeline.publish(name="scheduled-greeter")
 
 
@@ -43,7 +46,7 @@ def test_recurrence_schedule_list_get_disable_enable_update(published, module_ws
                                 hours=[9], minutes=[0])
     schedule = Schedule.create(module_ws, "weekly", published.id, "scheduled-greeter", recurrence=weekly,
                                pipeline_parameters={"greeting": "weekly"}, description="every Monday")
-    dag = _parse(schedule.dag_id).get_dag(schedule.dag_id)
+    dag = _parse(schedule.dag_id).dags[schedule.dag_id]
     assert isinstance(dag.timetable, AzureRecurrenceTimetable)
     monday_before_dst = dt.datetime(2026, 3, 23, 8, 0, tzinfo=UTC)  # 09:00 CET
     assert _next_after(dag, monday_before_dst) == dt.datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 CEST
@@ -56,10 +59,10 @@ def test_recurrence_schedule_list_get_disable_enable_update(published, module_ws
     schedule.disable()
     assert Schedule.get(module_ws, schedule.id).status == "Disabled"
     assert schedule.id not in {s.id for s in Schedule.list(module_ws)}
-    assert _parse(schedule.dag_id).get_dag(schedule.dag_id).is_paused_upon_creation
+    assert _parse(schedule.dag_id).dags[schedule.dag_id].is_paused_upon_creation
 
     schedule.update(recurrence=ScheduleRecurrence("Hour", 6, "2026-01-01T00:00:00"), status="Active")
-    dag = _parse(schedule.dag_id).get_dag(schedule.dag_id)
+    dag = _parse(schedule.dag_id).dags[schedule.dag_id]
     assert _next_after(dag, dt.datetime(2026, 1, 1, 7, 0, tzinfo=UTC)) == dt.datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     assert Schedule.get(module_ws, schedule.id).status == "Active"
     assert Schedule.get(module_ws, schedule.id).pipeline_parameters == {"greeting": "weekly"}
@@ -100,7 +103,7 @@ def test_data_change_schedule_fires_once_per_change(published, module_ws):
     schedule = Schedule.create(module_ws, "on-data", published.id, "data-greeter", datastore=datastore,
                                path_on_datastore="incoming-greetings", polling_interval=1)
     bag = _parse(schedule.dag_id)
-    pipeline_dag, watcher = bag.get_dag(schedule.dag_id), bag.get_dag(f"{schedule.dag_id}_watch")
+    pipeline_dag, watcher = bag.dags[schedule.dag_id], bag.dags[f"{schedule.dag_id}_watch"]
     asset = f"aml_bridge_schedule_{schedule.id}"
     assert pipeline_dag.timetable.asset_condition.name == asset  # the pipeline runs on the watcher's events
     assert [o.name for o in watcher.tasks[0].outlets] == [asset]
@@ -120,3 +123,34 @@ def test_data_path_parameter_name_is_refused(published, module_ws):
     with pytest.raises(UserErrorException, match="data_path_parameter_name"):
         Schedule.create(module_ws, "bad", published.id, "x", datastore="workspaceblobstore",
                         data_path_parameter_name="input_path")
+
+
+def test_schedule_dag_runs_with_the_schedules_experiment_and_parameters(published, module_ws):
+    schedule = Schedule.create(module_ws, "hourly", published.id, "hourly-greeter",
+                               recurrence=ScheduleRecurrence("Hour", 1), pipeline_parameters={"greeting": "tick"})
+    assert schedule.get_last_pipeline_run() is None
+    _parse(schedule.dag_id).dags[schedule.dag_id].test()  # what the scheduler starts at a fire time
+    run = schedule.get_last_pipeline_run()
+    assert run.experiment.name == "hourly-greeter" and run.get_status() == "Completed"
+    (step,) = run.get_steps()
+    assert step.get_metrics()["greeting"] == "tick"
+    assert [r.id for r in schedule.get_pipeline_runs()] == [run.id]
+
+
+def test_endpoint_schedule_follows_the_default_version(published, module_ws, definition):
+    from aml_bridge.pipeline import PipelineEndpoint
+
+    endpoint = PipelineEndpoint.publish(module_ws, "scheduled-endpoint", "versions", published)
+    schedule = Schedule.create_for_pipeline_endpoint(module_ws, "endpoint-daily", endpoint.id, "endpoint-greeter",
+                                                     recurrence=ScheduleRecurrence("Day", 1))
+    assert schedule.pipeline_endpoint_id == endpoint.id
+    assert [s.id for s in Schedule.list(module_ws, pipeline_endpoint_id=endpoint.id)] == [schedule.id]
+
+    def built_from() -> str:
+        dag = _parse(schedule.dag_id).dags[schedule.dag_id]
+        return dag.get_task("aml_pipeline_start").pipeline["published_pipeline_id"]
+
+    assert built_from() == published.id
+    newer = load_pipeline(definition).pipeline.publish(name="scheduled-greeter", version="2")
+    endpoint.add_default(newer)
+    assert built_from() == newer.id  # the next parse picks up the new default
