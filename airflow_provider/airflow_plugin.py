@@ -11,6 +11,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from .pipeline_service import URL_PREFIX
 from .timetables import AzureRecurrenceTimetable
 
 
@@ -31,5 +32,5 @@ class _RestTriggerApp:
 class AmlBridgePlugin(AirflowPlugin):
     name = "aml_bridge"
     timetables = [AzureRecurrenceTimetable]
-    fastapi_apps = [{"app": _RestTriggerApp(), "url_prefix": "/aml-bridge",
+    fastapi_apps = [{"app": _RestTriggerApp(), "url_prefix": URL_PREFIX,
                      "name": "aml-bridge published pipeline REST trigger"}]

@@ -23,6 +23,8 @@ from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
+from .pipeline_service import SUBMIT_PATHS
+
 _ALLOWED_KEYS = {"ExperimentName", "ParameterAssignments", "Tags", "ContinueOnStepFailure", "PipelineVersion",
                  "DataPathAssignments", "DataSetDefinitionValueAssignments", "Description", "RunSource"}
 
@@ -36,17 +38,17 @@ def build_app() -> FastAPI:
         return JSONResponse({"error": {"code": _code(exc.status_code), "message": exc.detail}, "detail": exc.detail},
                             status_code=exc.status_code, headers=exc.headers)
 
-    @app.post("/pipelines/v1.0/PipelineRuns/PipelineSubmit/{pipeline_id}")
-    def submit_published(pipeline_id: str, request: Request, user: GetUserDep,
+    @app.post(SUBMIT_PATHS["pipelines"])
+    def submit_published(id: str, request: Request, user: GetUserDep,
                          body: dict = Depends(_json_body)) -> dict[str, Any]:
-        return _submit(_record("pipelines", pipeline_id, "published pipeline"), body, user, request)
+        return _submit(_record("pipelines", id, "published pipeline"), body, user, request)
 
-    @app.post("/pipelines/v1.0/PipelineRuns/PipelineEndpointSubmit/Id/{endpoint_id}")
-    def submit_endpoint(endpoint_id: str, request: Request, user: GetUserDep,
+    @app.post(SUBMIT_PATHS["endpoints"])
+    def submit_endpoint(id: str, request: Request, user: GetUserDep,
                         body: dict = Depends(_json_body)) -> dict[str, Any]:
         from aml_bridge.pipeline.published import check_endpoint_active, endpoint_pipeline_id
 
-        endpoint = _record("endpoints", endpoint_id, "pipeline endpoint")
+        endpoint = _record("endpoints", id, "pipeline endpoint")
         with _as_bad_request():
             check_endpoint_active(endpoint)
             version = body.get("PipelineVersion")

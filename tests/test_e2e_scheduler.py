@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -193,6 +194,16 @@ def test_rest_trigger_refuses_bad_input_and_triggers_nothing(cluster, remote_ws,
 
     endpoint = PipelineEndpoint.publish(remote_ws, "wine-endpoint", "wine pipelines", published)
     endpoint_path = endpoint.endpoint[len(cluster.base_url):]
+    cluster.api("PATCH", f"/api/v2/dags/{published.dag_id}", {"is_paused": True})  # the run waits, queued
+    status, answer = cluster._request("POST", endpoint_path, {"ExperimentName": "wine-endpoint", "PipelineVersion": 0,
+                                                              "ParameterAssignments": {"test_size": 0.2}})
+    assert status == 200, answer
+    dag_run_path = f"/api/v2/dags/{published.dag_id}/dagRuns/{quote(answer['DagRunId'], safe='')}"
+    conf = cluster.api("GET", dag_run_path)["conf"]
+    assert conf["test_size"] == 0.2
+    assert conf["_aml_bridge"]["run_id"] == answer["Id"] and conf["_aml_bridge"]["experiment_name"] == "wine-endpoint"
+    cluster.api("DELETE", dag_run_path)
+    cluster.api("PATCH", f"/api/v2/dags/{published.dag_id}", {"is_paused": False})
     status, answer = cluster._request("POST", endpoint_path, {**good, "PipelineVersion": "5"})
     assert status == 400 and "has no version 5" in str(answer), answer
     endpoint.disable()
