@@ -219,3 +219,27 @@ def test_rest_trigger_refuses_bad_input_and_triggers_nothing(cluster, remote_ws,
         published.enable()
     assert cluster.api("GET", f"/api/v2/dags/{published.dag_id}")["is_paused"] is False
     assert _run_count(cluster, published.dag_id) == before
+
+
+def test_schedules_are_served_by_the_dag_processor_and_scheduler(cluster, remote_ws, published_id):
+    """The recurrence timetable and the data-change asset survive serialization in the real DAG processor
+    (the provider's plugin registers the timetable there) and the scheduler computes the next fire time."""
+    from aml_bridge.pipeline import Schedule, ScheduleRecurrence
+
+    recurrence = ScheduleRecurrence("Week", 1, "2030-01-01T09:00:00", "W. Europe Standard Time",
+                                    week_days=["Monday"], hours=[9], minutes=[30])
+    weekly = Schedule.create(remote_ws, "e2e-weekly", published_id, "wine-scheduled", recurrence=recurrence)
+    data = Schedule.create(remote_ws, "e2e-data", published_id, "wine-data", datastore=remote_ws.get_default_datastore(),
+                           path_on_datastore="e2e-incoming", polling_interval=60)
+    dag = cluster.wait_for_dag(weekly.dag_id)
+    assert dag["timetable_summary"].startswith("Azure recurrence: every 1 week(s)")
+    assert dag["next_dagrun_run_after"].startswith("2030-01-07T08:30:00")  # first Monday, 09:30 CET
+    cluster.wait_for_dag(f"{data.dag_id}_watch")
+    details = cluster.api("GET", f"/api/v2/dags/{data.dag_id}/details")
+    assert f"aml_bridge_schedule_{data.id}" in json.dumps(details["asset_expression"])
+    for schedule in (weekly, data):
+        schedule.disable()
+    paused = {d: cluster.api("GET", f"/api/v2/dags/{d}")["is_paused"]
+              for d in (weekly.dag_id, data.dag_id, f"{data.dag_id}_watch")}
+    assert paused == dict.fromkeys(paused, True)
+    assert {s.id for s in Schedule.list(remote_ws)}.isdisjoint({weekly.id, data.id})
