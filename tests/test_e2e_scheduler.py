@@ -234,12 +234,49 @@ def test_schedules_are_served_by_the_dag_processor_and_scheduler(cluster, remote
     dag = cluster.wait_for_dag(weekly.dag_id)
     assert dag["timetable_summary"].startswith("Azure recurrence: every 1 week(s)")
     assert dag["next_dagrun_run_after"].startswith("2030-01-07T08:30:00")  # first Monday, 09:30 CET
-    cluster.wait_for_dag(f"{data.dag_id}_watch")
+    watcher = f"{data.dag_id}_watch"
+    cluster.wait_for_dag(watcher)
     details = cluster.api("GET", f"/api/v2/dags/{data.dag_id}/details")
     assert f"aml_bridge_schedule_{data.id}" in json.dumps(details["asset_expression"])
+    assert "airflow_password" not in json.dumps(data._record)
+
+    # The watcher polls once at creation: nothing changed since Schedule.create, so it skips.
+    polled = _await_runs(cluster, watcher, 1)
+    assert cluster.wait(watcher, polled) == "success"
+    assert cluster.task_states(watcher, polled) == {"aml_datastore_watch": "skipped"}
+    # A file appears: the next poll (triggered here instead of waiting an hour) fires the pipeline once.
+    incoming = Path(remote_ws.get_default_datastore().backend.local_path("e2e-incoming"))
+    incoming.mkdir(parents=True, exist_ok=True)
+    (incoming / "new.csv").write_text("x\n1\n")
+    first = cluster.trigger(watcher)
+    assert cluster.wait(watcher, first) == "success"
+    assert cluster.task_states(watcher, first) == {"aml_datastore_watch": "success"}
+    fired = _await_runs(cluster, data.dag_id, 1)
+    assert cluster.wait(data.dag_id, fired, timeout=600) == "success", cluster.diagnostics()
+    assert data.get_last_pipeline_run().get_status() == "Completed"
+    assert data.get_last_pipeline_run().experiment.name == "wine-data"
+    # No change: the watcher skips and nothing else runs.
+    again = cluster.trigger(watcher)
+    assert cluster.wait(watcher, again) == "success"
+    assert cluster.task_states(watcher, again) == {"aml_datastore_watch": "skipped"}
+    time.sleep(5)
+    assert _run_count(cluster, data.dag_id) == 1
     for schedule in (weekly, data):
         schedule.disable()
     paused = {d: cluster.api("GET", f"/api/v2/dags/{d}")["is_paused"]
               for d in (weekly.dag_id, data.dag_id, f"{data.dag_id}_watch")}
     assert paused == dict.fromkeys(paused, True)
     assert {s.id for s in Schedule.list(remote_ws)}.isdisjoint({weekly.id, data.id})
+
+
+def _last_run(cluster, dag_id) -> str:
+    return cluster.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=1")["dag_runs"][0]["dag_run_id"]
+
+
+def _await_runs(cluster, dag_id, count, timeout=120) -> str:
+    """The newest run id once `dag_id` has `count` runs (asset-triggered runs appear on their own)."""
+    deadline = time.monotonic() + timeout
+    while _run_count(cluster, dag_id) < count:
+        assert time.monotonic() < deadline, f"{dag_id} has no run {count}\n{cluster.diagnostics()}"
+        time.sleep(1)
+    return _last_run(cluster, dag_id)

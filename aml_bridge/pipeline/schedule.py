@@ -174,8 +174,10 @@ def _trigger_fields(workspace: Any, recurrence: ScheduleRecurrence | None, datas
         raise UserErrorException("Schedule datastore must be a Datastore or a datastore name")
     path = path_on_datastore or ""
     baseline = Datastore(workspace, name).backend.content_id(path)  # what exists now is not a change
+    config = asdict(config_of(workspace))  # the watcher task's workspace, without Airflow credentials
+    config["extra"] = {k: v for k, v in config["extra"].items() if not k.startswith("airflow_")}
     return {"recurrence": None, "datastore": name, "path_on_datastore": path, "polling_interval": polling_interval,
-            "data_path_parameter_name": None, "baseline_digest": baseline, "workspace": asdict(config_of(workspace))}
+            "data_path_parameter_name": None, "baseline_digest": baseline, "workspace": config}
 
 
 def _checked_parameters(pipeline: dict[str, Any], experiment_name: str, values: dict[str, Any] | None) -> dict:
