@@ -65,7 +65,7 @@ class PipelineStartOperator(BaseOperator):
         run = start_pipeline_run(workspace_of(self.pipeline), options["experiment_name"], context["ti"].dag_id,
                                  context["ti"].run_id, parameter_values(self.pipeline, context),
                                  tags={str(k): str(v) for k, v in options["tags"].items()},
-                                 description=self.pipeline.get("description"))
+                                 description=self.pipeline.get("description"), run_id=options.get("run_id"))
         print(f"Pipeline run {run.id}: {run.get_portal_url()}", flush=True)
         return {"run_id": run._backend_id, "aml_run_id": run.id, "url": run.get_portal_url()}
 

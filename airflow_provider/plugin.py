@@ -75,3 +75,11 @@ def aml_submit_pipeline(workspace: Any, pipeline: Any, submission: Any) -> Any:
     from .embedded import run_embedded
 
     return run_embedded(pipeline, submission)
+
+
+@hookimpl(trylast=True)
+def aml_pipeline_service(workspace: Any) -> Any:
+    """Published pipelines, endpoints and schedules as generated DAG files in the DAGs folder."""
+    from .pipeline_service import AirflowPipelineService
+
+    return AirflowPipelineService(workspace)

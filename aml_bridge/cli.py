@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-REGISTRARS = ["aml_bridge.cli:register_run", "aml_bridge.cli:register_runs", "aml_bridge.cli_pipeline:register"]
+REGISTRARS = ["aml_bridge.cli:register_run", "aml_bridge.cli:register_runs", "aml_bridge.cli_pipeline:register",
+              "aml_bridge.cli_published:register"]
 RUN_TYPE = "azureml.scriptrun"
 
 

@@ -18,7 +18,10 @@ from .pipeline_data import (
     PipelineOutputTabularDataset,
 )
 from .plan import ArgumentPlan, InputPlan, OutputPlan, ParamPlan, PipelinePlan, StepPlan
+from .published import PipelineEndpoint, PublishedPipeline
 from .python_script_step import PythonScriptStep
+from .recurrence import ScheduleRecurrence, TimeZone
+from .schedule import Schedule
 from .sequence import StepSequence
 from .step import PipelineStep
 from .submission import Submission
@@ -32,6 +35,7 @@ __all__ = [
     "ParamPlan",
     "Pipeline",
     "PipelineData",
+    "PipelineEndpoint",
     "PipelineDefinitionError",
     "PipelineOutputFileDataset",
     "PipelineOutputTabularDataset",
@@ -40,8 +44,12 @@ __all__ = [
     "PipelineParameterTypeError",
     "PipelinePlan",
     "PipelineStep",
+    "PublishedPipeline",
     "PythonScriptStep",
+    "Schedule",
+    "ScheduleRecurrence",
     "StepPlan",
     "StepSequence",
     "Submission",
+    "TimeZone",
 ]
