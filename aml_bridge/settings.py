@@ -42,7 +42,6 @@ AML_BRIDGE_FLUSH_SIZE = EnvVar("AML_BRIDGE_FLUSH_SIZE", "5000", "Buffered record
 AML_BRIDGE_MLFLOW_UI = EnvVar("AML_BRIDGE_MLFLOW_UI", None, "Base URL of the MLflow UI for links.")
 AML_BRIDGE_DISABLE_PLUGINS = EnvVar("AML_BRIDGE_DISABLE_PLUGINS", "", "Comma list of entry points to skip.")
 AML_BRIDGE_DISCARD_METRICS = EnvVar("AML_BRIDGE_DISCARD_METRICS", "", "1 in ranks > 0 of a distributed job.")
-
 AML_BRIDGE_DAGS_FOLDER = EnvVar("AML_BRIDGE_DAGS_FOLDER", None,
                                 "DAGs folder for published pipelines (default: Airflow's dags_folder).")
 AML_BRIDGE_AIRFLOW_URL = EnvVar("AML_BRIDGE_AIRFLOW_URL", None,
@@ -62,7 +61,6 @@ ALL_VARIABLES = [
     AML_BRIDGE_MLFLOW_UI,
     AML_BRIDGE_DISABLE_PLUGINS,
     AML_BRIDGE_DISCARD_METRICS,
-
     AML_BRIDGE_DAGS_FOLDER,
     AML_BRIDGE_AIRFLOW_URL,
     AML_BRIDGE_AIRFLOW_TOKEN,
