@@ -41,6 +41,9 @@ AML_BRIDGE_FLUSH_INTERVAL = EnvVar("AML_BRIDGE_FLUSH_INTERVAL", "2.0", "Seconds 
 AML_BRIDGE_FLUSH_SIZE = EnvVar("AML_BRIDGE_FLUSH_SIZE", "5000", "Buffered records that wake the flusher.")
 AML_BRIDGE_MLFLOW_UI = EnvVar("AML_BRIDGE_MLFLOW_UI", None, "Base URL of the MLflow UI for links.")
 AML_BRIDGE_DISABLE_PLUGINS = EnvVar("AML_BRIDGE_DISABLE_PLUGINS", "", "Comma list of entry points to skip.")
+AML_BRIDGE_S3_CREDENTIALS = EnvVar("AML_BRIDGE_S3_CREDENTIALS", None,
+                                   "Private 0600 file of S3 connection credentials a step's parent hands down.")
+MLFLOW_S3_ENDPOINT_URL = EnvVar("MLFLOW_S3_ENDPOINT_URL", None, "MLflow's S3 artifact endpoint (set from config).")
 MLFLOW_TRACKING_URI = EnvVar("MLFLOW_TRACKING_URI", None, "MLflow's own tracking URI variable.")
 
 ALL_VARIABLES = [
@@ -52,6 +55,8 @@ ALL_VARIABLES = [
     AML_BRIDGE_FLUSH_SIZE,
     AML_BRIDGE_MLFLOW_UI,
     AML_BRIDGE_DISABLE_PLUGINS,
+    AML_BRIDGE_S3_CREDENTIALS,
+    MLFLOW_S3_ENDPOINT_URL,
     MLFLOW_TRACKING_URI,
 ]
 
