@@ -94,6 +94,7 @@ class FaultProxy:
         self.rate, self.only_methods = rate, only_methods
         self.counts = dict.fromkeys(FAULTS, 0)
         self.requests = 0
+        self.bytes_out = 0  # response body bytes relayed to the client
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -159,10 +160,13 @@ class FaultProxy:
                 for key, value in response.getheaders():
                     if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                length = response.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
+                    with proxy._lock:
+                        proxy.bytes_out += len(data)
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
 
