@@ -16,9 +16,9 @@ from .. import settings
 from ..errors import UserErrorException
 from ..settings import WorkspaceConfig
 from . import dataset_registry as registry
-from ._common import DOWNLOAD_MODE, MOUNT_MODE, config_of, normalize_path, stable_uuid
+from ._common import DOWNLOAD_MODE, MOUNT_MODE, config_of, normalize_path, stable_hex, stable_uuid
 from .local_view import MountContext, local_view, place_files
-from .sources import ResolvedFile, backend_for_source, resolve_source
+from .sources import ResolvedFile, backend_for_source, resolve_source, source_root
 
 
 class AbstractDataset:
@@ -103,6 +103,17 @@ class AbstractDataset:
         for source in self._definition["sources"]:
             files.extend(resolve_source(source, backend_for_source(source, config)))
         return files
+
+    def _content_id(self) -> str:
+        """Identity of the data behind the definition now (S3 ETags/VersionIds, local digests), so a
+        changed input object changes the reuse key of the steps that read this dataset."""
+        needs_ws = any("datastore" in s for s in self._definition["sources"])
+        config = self._config() if needs_ws else None
+        parts = []
+        for source in self._definition["sources"]:
+            backend = backend_for_source(source, config)
+            parts.append(source["url"] if backend is None else backend.content_id(source_root(source)))
+        return stable_hex(*parts, length=64)
 
     def _is_single_file(self) -> bool:
         """Created from the path of one file (not a folder or glob that happens to hold one)."""
