@@ -217,9 +217,8 @@ class S3Backend:
             for key, future in futures:
                 try:
                     future.result()
-                except Exception as exc:
-                    manager.shutdown(cancel=True)
-                    raise self._fail(direction, self._rel(key), exc) from exc
+                except Exception as exc:  # leaving the block cancels the rest (not shutdown(): s3transfer
+                    raise self._fail(direction, self._rel(key), exc) from exc  # 0.19 swaps its arguments)
 
     def _verify(self, local_by_path: dict[str, str], direction: str) -> None:
         """Sizes (and MD5 ETags of single-part objects) of the transferred files match the bucket."""

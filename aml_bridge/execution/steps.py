@@ -30,6 +30,7 @@ from ..pipeline.resolve import (
 )
 from ..plugins import hooks
 from ..run import Run
+from ..run_details import error_response
 from ..run_lookup import rehydrate
 from ..snapshot import copy_tree
 from .runs import STEP_RUN_TYPE, TAG_OUTPUTS, TAG_REUSE_KEY, TAG_REUSED_FROM, TAG_TASK_ID, StepRun
@@ -115,8 +116,10 @@ class StepExecution:
                 try:
                     publish(local)
                 except Exception as exc:  # the step's outputs are never announced: no consumer sees them
-                    raise StepFailed(f"Step [{self.step.task_id}] could not publish output {name!r} to datastore "
-                                     f"{outputs[name][0]!r}: {exc}") from None
+                    message = (f"Step [{self.step.task_id}] could not publish output {name!r} to datastore "
+                               f"{outputs[name][0]!r}: {exc}")
+                    run._set_status("Failed", error_response(message, "SystemError"))
+                    raise StepFailed(message) from None
         locations = {n: {"datastore": d, "path": p} for n, (d, p) in outputs.items()}
         run._write(tags={TAG_OUTPUTS: json.dumps(locations), **({TAG_REUSE_KEY: key} if key else {})})
         return StepResult(run._backend_id, run.id, locations, key)

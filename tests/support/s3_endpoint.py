@@ -85,13 +85,15 @@ FAULTS = ("500", "503", "reset")
 class FaultProxy:
     """Forwards HTTP to `upstream`, failing a `rate` fraction of requests (seeded, so runs repeat).
 
-    `rate = 1.0` is a permanent outage. `only_methods` limits faults to e.g. PUT/POST (uploads).
+    `rate = 1.0` is a permanent outage. `only_methods` limits faults to e.g. PUT (uploads);
+    `after` lets that many matching requests through first (a failure midway through a batch).
     `counts` records how many faults of each kind were injected.
     """
 
-    def __init__(self, upstream: str, rate: float = 0.0, seed: int = 7, only_methods: tuple[str, ...] = ()) -> None:
+    def __init__(self, upstream: str, rate: float = 0.0, seed: int = 7, only_methods: tuple[str, ...] = (),
+                 after: int = 0) -> None:
         self.upstream = upstream.removeprefix("http://")
-        self.rate, self.only_methods = rate, only_methods
+        self.rate, self.only_methods, self.after = rate, only_methods, after
         self.counts = dict.fromkeys(FAULTS, 0)
         self.requests = 0
         self.bytes_out = 0  # response body bytes relayed to the client
@@ -115,7 +117,8 @@ class FaultProxy:
             self.requests += 1
             if self.only_methods and method not in self.only_methods:
                 return None
-            if self._random.random() >= self.rate:
+            self.after -= 1
+            if self.after >= 0 or self._random.random() >= self.rate:
                 return None
             fault = self._random.choice(FAULTS)
             self.counts[fault] += 1
