@@ -60,7 +60,7 @@ def test_permanent_failure_fails_the_step_and_publishes_nothing(make_s3_ws, buck
                                    arguments=["--out", out], outputs=[out], allow_reuse=False)
         consume = PythonScriptStep("consume.py", name="consume", source_directory=str(tmp_path / "src"),
                                    arguments=["--inp", out], inputs=[out], allow_reuse=False)
-        run = Experiment(ws, "s3-outage").submit(Pipeline(ws, [consume]))
+        run = Experiment(ws, "s3-outage").submit(Pipeline(ws, [produce, consume]))
         assert sum(proxy.counts.values()) > 0
     assert run.get_status() == "Failed"
     steps = {s.name: s for s in run.get_steps()}
