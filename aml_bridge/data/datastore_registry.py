@@ -67,11 +67,6 @@ def make_backend(config: WorkspaceConfig, name: str, spec: dict[str, Any]) -> Da
     return LocalFolderBackend(folder)
 
 
-def configured_names(config: WorkspaceConfig) -> list[str]:
-    """Datastore names the workspace config file defines."""
-    return sorted(_configured(config))
-
-
 def default_backend(config: WorkspaceConfig) -> DatastoreBackend:
     name = default_name(config)
     return make_backend(config, name, _configured(config).get(name, {}))
@@ -114,5 +109,5 @@ def list_names(config: WorkspaceConfig) -> list[str]:
     return sorted(names)
 
 
-__all__ = ["BUILTIN", "configured_names", "default_backend", "default_name", "list_names", "make_backend", "read_registration",
+__all__ = ["BUILTIN", "default_backend", "default_name", "list_names", "make_backend", "read_registration",
            "resolve_spec", "write_registration"]

@@ -1,7 +1,7 @@
 """`S3Backend`: a datastore in an S3 bucket/prefix, through boto3 (imported on first use only).
 
-Transfers go through s3transfer's `TransferManager` (boto3 `TransferConfig`): many files move in
-parallel and large ones in parallel parts. Every transfer is verified against the bucket listing
+Transfers run in parallel: small files as single requests on a thread pool, large ones through
+s3transfer's `TransferManager` (boto3 `TransferConfig`: parallel multipart parts). Every transfer is verified against the bucket listing
 (size, and the MD5 ETag where the object has one), and a failed batch upload removes what it wrote
 (best effort). Retries are botocore's `standard` mode, so 500s, SlowDown and dropped connections
 are retried with backoff. Reads are streamed with ranged GETs (seekable, so Parquet works too).
@@ -170,8 +170,9 @@ class S3Backend:
             pairs = [(local, path) for local, path in pairs if normalize_path(path) not in present]
         targets = [normalize_path(p) for _, p in pairs]
         try:
-            self._transfer("upload", [(local, self._key(path)) for local, path in pairs])
-            self._verify(dict(zip(targets, (local for local, _ in pairs))), "upload")
+            self._transfer("upload", [(local, self._key(path), os.path.getsize(local)) for local, path in pairs])
+            listed = {o.path: o for o in self.iter_objects(_common_folder(targets))}
+            self._verify(dict(zip(targets, (local for local, _ in pairs))), listed, "upload")
         except BaseException:
             self._remove_quietly(targets)
             raise
@@ -185,10 +186,15 @@ class S3Backend:
         """Download (path, local destination) pairs in parallel, verified against the listing."""
         if not pairs:
             return []
-        for _, dest in pairs:
+        wanted = {normalize_path(path): dest for path, dest in pairs}
+        listed = {o.path: o for o in self.iter_objects(_common_folder(list(wanted)))}
+        missing = sorted(set(wanted) - set(listed))
+        if missing:
+            raise S3TransferError(f"S3 datastore {self.name!r}: {self.uri(missing[0])} does not exist")
+        for dest in wanted.values():
             os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-        self._transfer("download", [(self._key(path), dest) for path, dest in pairs])
-        self._verify({normalize_path(path): dest for path, dest in pairs}, "download")
+        self._transfer("download", [(dest, self._key(path), listed[path].size) for path, dest in wanted.items()])
+        self._verify(wanted, listed, "download")
         return [dest for _, dest in pairs]
 
     def delete(self, path: str) -> None:
@@ -205,24 +211,59 @@ class S3Backend:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _transfer(self, direction: str, pairs: builtins.list[tuple[str, str]]) -> None:
+    def _transfer(self, direction: str, items: builtins.list[tuple[str, str, int]]) -> None:
+        """Move (local, key, size) items: small ones as single requests on a thread pool (one request
+        each, no HEAD), large ones through s3transfer's TransferManager (parallel parts)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        threshold = self.settings.multipart_threshold_mb * _MB
+        small = [i for i in items if i[2] < threshold]
+        large = [i for i in items if i[2] >= threshold]
+        one = self._put if direction == "upload" else self._get
+        with ThreadPoolExecutor(self.settings.max_concurrency, thread_name_prefix="aml-s3") as pool:
+            futures = [(key, pool.submit(one, local, key)) for local, key, _ in small]
+            try:
+                if large:
+                    self._transfer_large(direction, large)
+                for key, future in futures:
+                    try:
+                        future.result()
+                    except Exception as exc:
+                        raise self._fail(direction, self._rel(key), exc) from exc
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+    def _put(self, local: str, key: str) -> None:
+        with open(local, "rb") as body:
+            self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=body)
+
+    def _get(self, local: str, key: str) -> None:
+        partial = f"{local}.aml-part"  # renamed into place only when complete
+        body = self.client.get_object(Bucket=self.settings.bucket, Key=key)["Body"]
+        with open(partial, "wb") as out:
+            for chunk in body.iter_chunks(_MB):
+                out.write(chunk)
+        os.replace(partial, local)
+
+    def _transfer_large(self, direction: str, items: builtins.list[tuple[str, str, int]]) -> None:
         from boto3.s3.transfer import create_transfer_manager
 
         bucket = self.settings.bucket
         with create_transfer_manager(self.client, self.transfer_config()) as manager:
             if direction == "upload":
-                futures = [(key, manager.upload(local, bucket, key)) for local, key in pairs]
+                futures = [(key, manager.upload(local, bucket, key)) for local, key, _ in items]
             else:
-                futures = [(key, manager.download(bucket, key, dest)) for key, dest in pairs]
+                futures = [(key, manager.download(bucket, key, local, subscribers=[_KnownSize(size)]))
+                           for local, key, size in items]
             for key, future in futures:
                 try:
                     future.result()
                 except Exception as exc:  # leaving the block cancels the rest (not shutdown(): s3transfer
                     raise self._fail(direction, self._rel(key), exc) from exc  # 0.19 swaps its arguments)
 
-    def _verify(self, local_by_path: dict[str, str], direction: str) -> None:
-        """Sizes (and MD5 ETags of single-part objects) of the transferred files match the bucket."""
-        listed = {o.path: o for o in self.iter_objects(_common_folder(list(local_by_path)))}
+    def _verify(self, local_by_path: dict[str, str], listed: dict[str, S3Object], direction: str) -> None:
+        """Sizes (and MD5 ETags of single-part objects) of the transferred files match the listing."""
         for path, local in local_by_path.items():
             obj = listed.get(path)
             size = os.path.getsize(local)
@@ -261,6 +302,22 @@ class S3Backend:
                 if item.get("IsLatest"):
                     found[self._rel(item["Key"])] = item["VersionId"]
         return found
+
+
+class _KnownSize:
+    """s3transfer subscriber giving a download its size from the listing (saves a HEAD request)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def on_queued(self, future: Any, **kwargs: Any) -> None:
+        future.meta.provide_transfer_size(self.size)
+
+    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
+        pass
+
+    def on_done(self, future: Any, **kwargs: Any) -> None:
+        pass
 
 
 class _RangeReader(io.RawIOBase):

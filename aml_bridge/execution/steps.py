@@ -176,8 +176,7 @@ class StepExecution:
         from ..data.s3_credentials import connection_ids, handed_down
 
         config = self.workspace.config
-        names = {datastore_registry.default_name(config), *(d for d, _ in outputs.values()),
-                 *(datastore_registry.configured_names(config))}
+        names = {*datastore_registry.list_names(config), *(d for d, _ in outputs.values())}
         specs = [datastore_registry.resolve_spec(config, n) or {} for n in sorted(names)]
         return handed_down(config, connection_ids(specs))
 

@@ -82,24 +82,30 @@ _INTERNAL = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError<
 FAULTS = ("500", "503", "reset")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 drops SYNs when a client opens 16 connections
+
+
 class FaultProxy:
     """Forwards HTTP to `upstream`, failing a `rate` fraction of requests (seeded, so runs repeat).
 
     `rate = 1.0` is a permanent outage. `only_methods` limits faults to e.g. PUT (uploads);
-    `after` lets that many matching requests through first (a failure midway through a batch).
+    `after` lets that many matching requests through first (a failure midway through a batch);
+    `delay_ms` adds latency to every request (benchmarks: what parallel transfers hide).
     `counts` records how many faults of each kind were injected.
     """
 
     def __init__(self, upstream: str, rate: float = 0.0, seed: int = 7, only_methods: tuple[str, ...] = (),
-                 after: int = 0) -> None:
+                 after: int = 0, delay_ms: float = 0.0) -> None:
         self.upstream = upstream.removeprefix("http://")
+        self.delay = delay_ms / 1000
         self.rate, self.only_methods, self.after = rate, only_methods, after
         self.counts = dict.fromkeys(FAULTS, 0)
         self.requests = 0
         self.bytes_out = 0  # response body bytes relayed to the client
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -137,6 +143,8 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 fault = proxy._fault_for(self.command)
+                if proxy.delay:
+                    time.sleep(proxy.delay)
                 if fault == "reset":
                     # RST instead of FIN: the client sees "connection reset by peer".
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
