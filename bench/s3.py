@@ -9,7 +9,9 @@ Against `moto_server` on 127.0.0.1 (a separate process, real HTTP):
 Targets (issue 6): ≥ 4× on the small files, ≥ 1× on the large file. moto on loopback answers in
 about a millisecond of CPU, so the small files are also run through a loopback proxy that adds a
 per-request latency (`--latency-ms`, default 20 ms, roughly an S3 request's first-byte time), which
-is what parallel transfers hide in production.
+is what parallel transfers hide in production. The large file is also run with multipart off
+(`multipart_threshold_mb=4096`): moto answers every ranged GET by reading the whole object and
+copies parts on completion, which parallel parts cannot win against on loopback.
 
     .venv/bin/python bench/s3.py [--small 1000] [--large-mb 256] [--repeats 3]
 """
@@ -30,7 +32,7 @@ from pathlib import Path
 # bench/ holds a logging.py: replace it on the path by the repository root.
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from tests.support.s3_endpoint import FaultProxy, s3_store, start_moto_server, stop_process  # noqa: E402
+from tests.support.s3_endpoint import s3_store, start_moto_server, start_proxy_process, stop_process  # noqa: E402
 
 
 def _naive_upload(client, bucket: str, folder: Path, prefix: str) -> None:
@@ -71,12 +73,13 @@ def _round(client, store, folder: Path, tag: str, scratch: Path) -> dict[str, fl
     return times
 
 
-def _clients(endpoint: str, scratch: Path, name: str):
+def _clients(endpoint: str, scratch: Path, name: str, **tuning: object):
     import boto3
 
     from aml_bridge import Workspace, settings
 
-    values = {"home": str(scratch / "home"), "datastores": {"workspaceblobstore": s3_store(endpoint, "bench", name)}}
+    values = {"home": str(scratch / "home"),
+              "datastores": {"workspaceblobstore": s3_store(endpoint, "bench", name, **tuning)}}
     (scratch / f"{name}.json").write_text(json.dumps(values))
     store = Workspace(config=settings.resolve(values, scratch / f"{name}.json")).get_default_datastore()
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1"), store
@@ -108,16 +111,19 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.large_mb):
                 out.write(os.urandom(1 << 20))
 
-        cases = [(f"{args.small} × 1 KiB", small, None), (f"1 × {args.large_mb} MB", large, None)]
+        single = {"multipart_threshold_mb": 4096}
+        cases = [(f"{args.small} × 1 KiB", small, None, {}), (f"1 × {args.large_mb} MB", large, None, {}),
+                 (f"1 × {args.large_mb} MB, multipart_threshold_mb=4096", large, None, single)]
         if args.latency_ms:
-            cases.append((f"{args.small} × 1 KiB, +{args.latency_ms:g} ms/request", small, args.latency_ms))
+            cases.append((f"{args.small} × 1 KiB, +{args.latency_ms:g} ms/request", small, args.latency_ms, {}))
         rows = []
-        for index, (label, folder, latency) in enumerate(cases):
-            proxy = FaultProxy(url, delay_ms=latency).__enter__() if latency else None
-            case_client, case_store = (client, store) if proxy is None else _clients(proxy.url, tmp, "latency")
+        for index, (label, folder, latency, tuning) in enumerate(cases):
+            proxy_url, proxy = start_proxy_process(url, latency) if latency else (url, None)
+            case_client, case_store = ((client, store) if proxy is None and not tuning
+                                       else _clients(proxy_url, tmp, f"case{index}", **tuning))
             runs = [_round(case_client, case_store, folder, f"c{index}r{r}", tmp) for r in range(args.repeats)]
             if proxy is not None:
-                proxy.__exit__(None, None, None)
+                stop_process(proxy)
             rows.append((label, {k: statistics.median(r[k] for r in runs) for k in runs[0]}))
         print(f"S3 transfers vs naive sequential boto3 (moto_server on {url}; medians of {args.repeats})")
         print("| data | bridge upload s | naive upload s | upload speed-up | bridge download s | naive download s "

@@ -139,6 +139,10 @@ class FaultProxy:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()  # no Nagle stalls: the only latency is the one configured
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -161,6 +165,8 @@ class FaultProxy:
                     return
                 upstream = http.client.HTTPConnection(proxy.upstream, timeout=60)
                 try:
+                    upstream.connect()
+                    upstream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                     upstream.request(self.command, self.path, body=body, headers=headers)
                     response = upstream.getresponse()
@@ -184,4 +190,24 @@ class FaultProxy:
         return Handler
 
 
-__all__ = ["ACCESS_KEY_ID", "SECRET", "FaultProxy", "keys", "s3_store", "start_moto_server", "stop_process", "write_aws_files"]
+def start_proxy_process(upstream: str, delay_ms: float) -> tuple[str, subprocess.Popen[bytes]]:
+    """A latency-only FaultProxy in its own process (benchmarks: it must not share the client's GIL)."""
+    root = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen([sys.executable, __file__, upstream, str(delay_ms)], stdout=subprocess.PIPE,
+                            cwd=root, env={**os.environ, "PYTHONPATH": root})
+    assert proc.stdout is not None
+    return proc.stdout.readline().decode().strip(), proc
+
+
+def _serve_proxy(upstream: str, delay_ms: float) -> None:
+    with FaultProxy(upstream, delay_ms=delay_ms) as proxy:
+        print(proxy.url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    _serve_proxy(sys.argv[1], float(sys.argv[2]))
+
+
+__all__ = ["ACCESS_KEY_ID", "SECRET", "FaultProxy", "keys", "s3_store", "start_moto_server", "start_proxy_process",
+           "stop_process", "write_aws_files"]
