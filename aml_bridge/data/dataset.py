@@ -115,6 +115,20 @@ class AbstractDataset:
             parts.append(source["url"] if backend is None else backend.content_id(source_root(source)))
         return stable_hex(*parts, length=64)
 
+    def _lineage(self, context: str, content_id: str) -> dict[str, str]:
+        """What `aml_log_dataset_inputs` records for this dataset consumed as input `context`."""
+        needs_ws = any("datastore" in s for s in self._definition["sources"])
+        config = self._config() if needs_ws else None
+        uris = []
+        for source in self._definition["sources"]:
+            backend = backend_for_source(source, config)
+            uris.append(source["url"] if backend is None else backend.uri(source.get("path") or source.get("local")))
+        kind = "http" if all(u.startswith("http") for u in uris) else "s3" if any(
+            u.startswith("s3://") for u in uris) else "local"
+        source = {"id": self.id, "version": self.version, "uris": uris}
+        return {"name": self.name or f"dataset_{self.id[:8]}", "digest": content_id[:32], "source_type": kind,
+                "source": json.dumps(source), "context": context}
+
     def _is_single_file(self) -> bool:
         """Created from the path of one file (not a folder or glob that happens to hold one)."""
         sources, files = self._definition["sources"], self._files()

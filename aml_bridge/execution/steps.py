@@ -127,8 +127,10 @@ class StepExecution:
     # --- ports --------------------------------------------------------------------------
 
     def _inputs(self, stack: ExitStack) -> tuple[dict[str, str], dict[str, str]]:
-        """Local paths of the inputs, and the content identity of each (for the reuse key)."""
+        """Local paths of the inputs, and the content identity of each (for the reuse key); the datasets
+        among them are recorded as the run's lineage."""
         paths, identities = {}, {}
+        lineage: list[dict[str, str]] = []
         for inp in self.step.inputs:
             if inp.producer is not None:
                 produced = self.upstream[inp.producer]
@@ -145,12 +147,17 @@ class StepExecution:
                 identities[inp.name] = backend.content_id(source.get("path", ""))
             elif source and source.get("type") == "dataset":
                 dataset = self._dataset(source)
-                identities[inp.name] = f"{source['id']}:{dataset._content_id()}"
+                content = dataset._content_id()
+                identities[inp.name] = f"{source['id']}:{content}"
+                lineage.append(dataset._lineage(inp.name, content))
                 if inp.mode == "direct":
                     dataset._ensure_saved(self.workspace)  # the step resolves it by id
                 else:
                     folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="aml-dataset-"))
                     paths[inp.name] = dataset._local_view(folder, inp.mode)
+        if lineage and self.run is not None:
+            hooks.aml_log_dataset_inputs(workspace=self.workspace.config, run_id=self.run._backend_id,
+                                         datasets=lineage)
         return paths, identities
 
     def _input_path(self, stack: ExitStack, backend: Any, path: str) -> str:

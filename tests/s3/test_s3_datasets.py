@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -93,3 +94,24 @@ def test_register_and_get_by_name_on_s3(ws, store, s3, bucket) -> None:
     first = Dataset.get_by_name(ws, "sales", version=1)
     assert first.tags == {"k": "v"} and Dataset.get_by_id(ws, first.id).version == 1
     assert set(Dataset.get_all(ws)) == {"sales"}
+
+
+def test_hook_aml_log_dataset_inputs(ws, store) -> None:
+    """Lineage: a consumed dataset becomes an MLflow dataset input with its S3 URIs and ETag digest."""
+    from mlflow import MlflowClient
+
+    from aml_bridge import Experiment
+    from aml_bridge.plugins import hooks
+
+    run = Experiment(ws, "lineage").start_logging(snapshot_directory=None, outputs=False)
+    dataset = Dataset.Tabular.from_delimited_files((store, "raw/*.csv")).register(ws, "sales_lineage")
+    content = dataset._content_id()
+    hooks.aml_log_dataset_inputs(workspace=ws.config, run_id=run._backend_id,
+                                 datasets=[dataset._lineage("train_data", content)])
+    run.complete()
+    (logged,) = MlflowClient(ws.config.tracking_uri).get_run(run._backend_id).inputs.dataset_inputs
+    assert (logged.dataset.name, logged.dataset.source_type) == ("sales_lineage", "s3")
+    assert logged.dataset.digest == content[:32]
+    source = json.loads(logged.dataset.source)
+    assert source["uris"] == [store.backend.uri("raw/*.csv")] and source["version"] == 1
+    assert {t.key: t.value for t in logged.tags} == {"mlflow.data.context": "train_data"}

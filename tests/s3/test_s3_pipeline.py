@@ -85,6 +85,8 @@ def test_pipeline_on_s3_with_etag_reuse(ws, tmp_path, s3, bucket):
     assert f"ws/azureml/{a_id}/total/total.txt" in stored  # PipelineData: azureml/<step run id>/<output>
     assert f"ws/results/{a_id}/results/deep/names.txt" in stored  # {run-id}/{output-name} rendered
     assert steps["a"].get_output_data("total").path_on_datastore == f"azureml/{a_id}/total"
+    lineage = _lineage(ws, steps["a"])
+    assert set(lineage) == {"files", "table"} and lineage["table"].source_type == "s3"
 
     # The object only b reads changes: a is reused, b runs again.
     s3.put_object(Bucket=bucket, Key="ws/inputs/lookup/factor.txt", Body=b"100")
@@ -98,3 +100,12 @@ def test_pipeline_on_s3_with_etag_reuse(ws, tmp_path, s3, bucket):
     steps, ran = submit()
     assert ran == ["a", "b"]
     assert steps["b"].get_metrics()["result"] == 800
+    assert _lineage(ws, steps["a"])["table"].digest != lineage["table"].digest  # a new dataset version in MLflow
+
+
+def _lineage(ws, step_run):
+    """The MLflow dataset inputs of a step run, by input name (mlflow.data.context)."""
+    from mlflow import MlflowClient
+
+    inputs = MlflowClient(ws.config.tracking_uri).get_run(step_run._backend_id).inputs.dataset_inputs
+    return {next(t.value for t in i.tags if t.key == "mlflow.data.context"): i.dataset for i in inputs}
