@@ -22,6 +22,7 @@ from ..errors import UserErrorException
 from ..settings import WorkspaceConfig
 from ._common import join_path, normalize_path
 from .s3_credentials import session_kwargs
+from .s3_streams import KnownSize, RangeReader, Writer
 
 _MB = 1 << 20
 _READ_BUFFER = 8 * _MB
@@ -147,9 +148,9 @@ class S3Backend:
 
     def open(self, path: str, mode: str = "rb") -> IO[bytes]:
         if mode == "rb":
-            return io.BufferedReader(_RangeReader(self, path), buffer_size=_READ_BUFFER)  # type: ignore[arg-type]
+            return io.BufferedReader(RangeReader(self, path), buffer_size=_READ_BUFFER)  # type: ignore[arg-type]
         if mode in ("wb", "xb"):
-            return _Writer(self, path, exclusive=mode == "xb")
+            return Writer(self, path, exclusive=mode == "xb")
         raise UserErrorException(f"Unsupported open mode {mode!r}; use 'rb', 'wb' or 'xb'")
 
     def upload_file(self, local_path: str, path: str, overwrite: bool = False) -> bool:
@@ -254,7 +255,7 @@ class S3Backend:
             if direction == "upload":
                 futures = [(key, manager.upload(local, bucket, key)) for local, key, _ in items]
             else:
-                futures = [(key, manager.download(bucket, key, local, subscribers=[_KnownSize(size)]))
+                futures = [(key, manager.download(bucket, key, local, subscribers=[KnownSize(size)]))
                            for local, key, size in items]
             for key, future in futures:
                 try:
@@ -302,98 +303,6 @@ class S3Backend:
                 if item.get("IsLatest"):
                     found[self._rel(item["Key"])] = item["VersionId"]
         return found
-
-
-class _KnownSize:
-    """s3transfer subscriber giving a download its size from the listing (saves a HEAD request)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-    def on_queued(self, future: Any, **kwargs: Any) -> None:
-        future.meta.provide_transfer_size(self.size)
-
-    def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
-        pass
-
-    def on_done(self, future: Any, **kwargs: Any) -> None:
-        pass
-
-
-class _RangeReader(io.RawIOBase):
-    """A seekable read-only view of one object: each read is a ranged GET (buffered by the caller)."""
-
-    def __init__(self, backend: S3Backend, path: str) -> None:
-        self._backend, self._path, self._pos = backend, path, 0
-        try:
-            head = backend.client.head_object(Bucket=backend.settings.bucket, Key=backend._key(path))
-        except Exception as exc:
-            raise backend._fail("reading", path, exc) from exc
-        self._size, self._etag = int(head["ContentLength"]), head["ETag"]
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), self._size - self._pos)
-        if want <= 0:
-            return 0
-        backend = self._backend
-        try:
-            body = backend.client.get_object(Bucket=backend.settings.bucket, Key=backend._key(self._path),
-                                             Range=f"bytes={self._pos}-{self._pos + want - 1}",
-                                             IfMatch=self._etag)["Body"].read()
-        except Exception as exc:
-            raise backend._fail("reading", self._path, exc) from exc
-        buffer[: len(body)] = body
-        self._pos += len(body)
-        return len(body)
-
-
-class _Writer(io.BytesIO):
-    """Buffers a small object (registry records) and puts it on close; "xb" is a create-only put."""
-
-    def __init__(self, backend: S3Backend, path: str, exclusive: bool) -> None:
-        super().__init__()
-        self._backend, self._path, self._exclusive, self._discard = backend, path, exclusive, False
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self._discard = exc_type is not None  # a failed write puts nothing
-        self.close()
-
-    def __del__(self) -> None:
-        self._discard = True
-        super().close()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        if self._discard:
-            super().close()
-            return
-        backend = self._backend
-        extra = {"IfNoneMatch": "*"} if self._exclusive else {}
-        try:
-            backend.client.put_object(Bucket=backend.settings.bucket, Key=backend._key(self._path),
-                                      Body=self.getvalue(), **extra)
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code in ("PreconditionFailed", "ConditionalRequestConflict"):
-                raise FileExistsError(backend.uri(self._path)) from exc
-            raise backend._fail("writing", self._path, exc) from exc
-        finally:
-            super().close()
 
 
 def _common_folder(paths: builtins.list[str]) -> str:
