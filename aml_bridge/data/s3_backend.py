@@ -140,6 +140,25 @@ class S3Backend:
         except Exception as exc:  # botocore errors, after retries
             raise self._fail("listing", prefix, exc) from exc
 
+    def _stat(self, paths: builtins.list[str]) -> dict[str, S3Object]:
+        """The listed objects among `paths`: one non-recursive listing per distinct parent folder,
+        so checking a few files never lists a whole datastore."""
+        folders = sorted({p.rpartition("/")[0] for p in paths})
+        wanted, found = set(paths), {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        for folder in folders:
+            base = self._key(folder)
+            try:
+                for page in paginator.paginate(Bucket=self.settings.bucket, Prefix=f"{base}/" if base else "",
+                                               Delimiter="/"):
+                    for item in page.get("Contents", []):
+                        path = self._rel(item["Key"])
+                        if path in wanted:
+                            found[path] = S3Object(path, int(item["Size"]), item["ETag"].strip('"'))
+            except Exception as exc:  # botocore errors, after retries
+                raise self._fail("listing", folder, exc) from exc
+        return found
+
     def list(self, prefix: str = "") -> builtins.list[str]:
         return sorted(o.path for o in self.iter_objects(prefix))
 
@@ -167,12 +186,12 @@ class S3Backend:
         if not pairs:
             return []
         if not overwrite:
-            present = {o.path for o in self.iter_objects(_common_folder([p for _, p in pairs]))}
+            present = set(self._stat([normalize_path(p) for _, p in pairs]))
             pairs = [(local, path) for local, path in pairs if normalize_path(path) not in present]
         targets = [normalize_path(p) for _, p in pairs]
         try:
             self._transfer("upload", [(local, self._key(path), os.path.getsize(local)) for local, path in pairs])
-            listed = {o.path: o for o in self.iter_objects(_common_folder(targets))}
+            listed = self._stat(targets)
             self._verify(dict(zip(targets, (local for local, _ in pairs))), listed, "upload")
         except BaseException:
             self._remove_quietly(targets)
@@ -188,7 +207,7 @@ class S3Backend:
         if not pairs:
             return []
         wanted = {normalize_path(path): dest for path, dest in pairs}
-        listed = {o.path: o for o in self.iter_objects(_common_folder(list(wanted)))}
+        listed = self._stat(list(wanted))
         missing = sorted(set(wanted) - set(listed))
         if missing:
             raise S3TransferError(f"S3 datastore {self.name!r}: {self.uri(missing[0])} does not exist")
@@ -303,12 +322,6 @@ class S3Backend:
                 if item.get("IsLatest"):
                     found[self._rel(item["Key"])] = item["VersionId"]
         return found
-
-
-def _common_folder(paths: builtins.list[str]) -> str:
-    folders = [normalize_path(p).rpartition("/")[0] for p in paths]
-    common = os.path.commonprefix(folders)
-    return common if all(f == common or f.startswith(common + "/") for f in folders) else common.rpartition("/")[0]
 
 
 def _md5(path: str) -> str:
