@@ -1,4 +1,4 @@
-"""Dataset lineage: datasets a step consumed become the MLflow run's dataset inputs."""
+"""Dataset lineage: datasets a step consumed become the MLflow run's dataset inputs (import-light)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any
 from aml_bridge.hookspecs import hookimpl
 from aml_bridge.settings import WorkspaceConfig
 
-from . import store
-
 
 @hookimpl
 def aml_log_dataset_inputs(workspace: WorkspaceConfig, run_id: str, datasets: list[dict[str, Any]]) -> None:
     from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    from . import store
 
     inputs = [DatasetInput(Dataset(d["name"], d["digest"], d["source_type"], d["source"]),
                            [InputTag("mlflow.data.context", d["context"])]) for d in datasets]
