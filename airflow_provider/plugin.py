@@ -69,6 +69,26 @@ def compute_placement(pipeline: dict[str, Any], name: str | None) -> dict[str, A
     return {key: target[key] for key in ("pool", "queue") if target.get(key)}
 
 
+@hookimpl
+def aml_storage_credentials(workspace: Any, connection_id: str) -> dict[str, Any] | None:
+    """An Airflow connection (type `aws`) as boto3 credentials; None when Airflow does not know it."""
+    try:
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
+    except ImportError:
+        return None
+    try:
+        conn = BaseHook.get_connection(connection_id)
+    except AirflowNotFoundException:
+        return None
+    extra = conn.extra_dejson
+    found = {"aws_access_key_id": conn.login or extra.get("aws_access_key_id"),
+             "aws_secret_access_key": conn.password or extra.get("aws_secret_access_key"),
+             "aws_session_token": extra.get("aws_session_token"),
+             "region_name": extra.get("region_name"), "endpoint_url": extra.get("endpoint_url")}
+    return {k: v for k, v in found.items() if v}
+
+
 @hookimpl(trylast=True)
 def aml_submit_pipeline(workspace: Any, pipeline: Any, submission: Any) -> Any:
     """Run the pipeline now through Airflow's `dag.test()` on the embedded metadata DB."""

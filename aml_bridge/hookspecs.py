@@ -197,6 +197,26 @@ def aml_get_secret(workspace: WorkspaceConfig, name: str) -> str | None:
     """Return the secret `name`, or None when this plugin does not have it."""
 
 
+@hookspec
+def aml_log_dataset_inputs(workspace: WorkspaceConfig, run_id: str, datasets: list[dict[str, str]]) -> None:
+    """Record that run `run_id` consumed `datasets` (lineage; every backend plugin gets the call).
+
+    Each dict: `name` (registered name, else `dataset_<id prefix>`), `digest` (32 hex of the data's
+    content identity: ETags on S3), `source_type` (`s3`, `local`, `http`), `source` (JSON: dataset
+    id, version, URIs) and `context` (the input name the step used).
+    """
+
+
+@hookspec(firstresult=True)
+def aml_storage_credentials(workspace: WorkspaceConfig, connection_id: str) -> dict[str, Any] | None:
+    """Return the credentials of storage connection `connection_id`, or None when this plugin lacks it.
+
+    Keys: `aws_access_key_id`, `aws_secret_access_key`, optional `aws_session_token`,
+    `region_name`, `endpoint_url`. Used by S3 datastores that name a `connection_id`; the values
+    are handed to boto3 only (never logged, tagged or put in a step's environment).
+    """
+
+
 # --- pipelines ------------------------------------------------------------------------
 
 

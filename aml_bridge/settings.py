@@ -49,6 +49,9 @@ AML_BRIDGE_AIRFLOW_URL = EnvVar("AML_BRIDGE_AIRFLOW_URL", None,
 AML_BRIDGE_AIRFLOW_TOKEN = EnvVar("AML_BRIDGE_AIRFLOW_TOKEN", None, "Bearer token for AML_BRIDGE_AIRFLOW_URL.")
 AML_BRIDGE_AIRFLOW_USERNAME = EnvVar("AML_BRIDGE_AIRFLOW_USERNAME", None, "User that gets a token from /auth/token.")
 AML_BRIDGE_AIRFLOW_PASSWORD = EnvVar("AML_BRIDGE_AIRFLOW_PASSWORD", None, "Password of AML_BRIDGE_AIRFLOW_USERNAME.")
+AML_BRIDGE_S3_CREDENTIALS = EnvVar("AML_BRIDGE_S3_CREDENTIALS", None,
+                                   "Private 0600 file of S3 connection credentials a step's parent hands down.")
+MLFLOW_S3_ENDPOINT_URL = EnvVar("MLFLOW_S3_ENDPOINT_URL", None, "MLflow's S3 artifact endpoint (set from config).")
 MLFLOW_TRACKING_URI = EnvVar("MLFLOW_TRACKING_URI", None, "MLflow's own tracking URI variable.")
 
 ALL_VARIABLES = [
@@ -66,6 +69,8 @@ ALL_VARIABLES = [
     AML_BRIDGE_AIRFLOW_TOKEN,
     AML_BRIDGE_AIRFLOW_USERNAME,
     AML_BRIDGE_AIRFLOW_PASSWORD,
+    AML_BRIDGE_S3_CREDENTIALS,
+    MLFLOW_S3_ENDPOINT_URL,
     MLFLOW_TRACKING_URI,
 ]
 
@@ -98,7 +103,26 @@ class WorkspaceConfig:
         }
         if self.config_path:
             env["AML_BRIDGE_CONFIG"] = self.config_path
+        endpoint = self.artifact_endpoint()
+        if endpoint:
+            env[MLFLOW_S3_ENDPOINT_URL.name] = endpoint
         return env
+
+    def artifact_endpoint(self) -> str | None:
+        """S3 endpoint of an `s3://` artifact root (MLflow reads `MLFLOW_S3_ENDPOINT_URL`).
+
+        The environment wins; else config key `artifact_endpoint_url`; else the `endpoint_url` of
+        the configured S3 datastore on the same bucket, so one endpoint setting serves both."""
+        if not self.artifact_root.startswith("s3://"):
+            return None
+        explicit = MLFLOW_S3_ENDPOINT_URL.get() or self.extra.get("artifact_endpoint_url")
+        if explicit:
+            return str(explicit)
+        bucket = self.artifact_root[len("s3://"):].split("/", 1)[0]
+        stores = (self.extra.get("datastores") or {}).values()
+        found = [s.get("endpoint_url") for s in stores if isinstance(s, dict) and s.get("type") == "s3"
+                 and s.get("bucket") == bucket and s.get("endpoint_url")]
+        return str(found[0]) if found else None
 
 
 def find_config_file(start: str | os.PathLike[str] | None = None) -> Path | None:

@@ -116,7 +116,12 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _install_exit_handlers() -> None:
-    atexit.register(_at_exit)
+    # Flush before thread pools refuse work at interpreter exit: MLflow's S3 artifact repository
+    # uploads through s3transfer's threads. threading's exit hooks run last-registered first, so
+    # importing concurrent.futures.thread first puts this flush ahead of its shutdown flag.
+    import concurrent.futures.thread  # noqa: F401
+
+    getattr(threading, "_register_atexit", atexit.register)(_at_exit)
     if threading.current_thread() is not threading.main_thread():
         return
     # Only where nobody else handles SIGTERM: Airflow's task runner has its own handler.

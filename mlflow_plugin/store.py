@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import posixpath
 import re
 import threading
@@ -55,6 +56,9 @@ _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
 def client(workspace: WorkspaceConfig) -> MlflowClient:
     """The process-wide client of the workspace's tracking URI."""
     uri = workspace.tracking_uri
+    endpoint = workspace.artifact_endpoint()
+    if endpoint and not os.environ.get("MLFLOW_S3_ENDPOINT_URL"):
+        os.environ["MLFLOW_S3_ENDPOINT_URL"] = endpoint  # MLflow's S3 artifact repository reads it
     found = _clients.get(uri)
     if found is None:
         with _lock:

@@ -1,4 +1,4 @@
-"""Datastores and datasets: Azure's data API over a storage backend (local folder today, S3 later).
+"""Datastores and datasets: Azure's data API over a storage backend (local folder or S3).
 
 Nothing here imports pandas, boto3, mlflow or airflow at import time; pandas is imported inside
 `TabularDataset.to_pandas_dataframe()` only.

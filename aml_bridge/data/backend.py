@@ -1,8 +1,9 @@
 """The storage seam under a Datastore: a few primitives over datastore-relative POSIX paths.
 
-`Datastore`, `Dataset` and the dataset registry are written against `DatastoreBackend` only, so
-an S3 backend (a later issue) drops in without touching them. `LocalFolderBackend` is the
-embedded default: a folder under the workspace home.
+`Datastore`, `Dataset` and the dataset registry are written against `DatastoreBackend` only;
+`LocalFolderBackend` is the embedded default (a folder under the workspace home), `S3Backend`
+(s3_backend.py) the production one. Batch primitives (`upload_files`, `download_files`) exist so
+a remote backend can move many files in parallel.
 """
 
 from __future__ import annotations
@@ -39,11 +40,17 @@ class DatastoreBackend(Protocol):
     def upload_file(self, local_path: str, path: str, overwrite: bool = False) -> bool:
         """Copy a local file to `path`; returns False (and copies nothing) if it exists and not overwrite."""
 
+    def upload_files(self, pairs: builtins.list[tuple[str, str]], overwrite: bool = False) -> builtins.list[str]:
+        """Copy (local file, path) pairs (in parallel where the storage allows); returns the paths written."""
+
     def upload_dir(self, local_dir: str, prefix: str, overwrite: bool = False) -> builtins.list[str]:
         """Copy a local folder's files under `prefix`; returns the datastore paths written."""
 
     def download(self, path: str, local_dir: str, overwrite: bool = False) -> builtins.list[str]:
         """Copy the files at or under `path` into `local_dir`, keeping their full datastore path."""
+
+    def download_files(self, pairs: builtins.list[tuple[str, str]]) -> builtins.list[str]:
+        """Copy (path, local destination) pairs, replacing existing destinations; returns the destinations."""
 
     def content_id(self, path: str) -> str:
         """Identity of the content at or under `path` (digest; S3 would combine ETags) for reuse keys."""
@@ -104,25 +111,24 @@ class LocalFolderBackend:
             shutil.copyfile(local_path, target)
         return True
 
+    def upload_files(self, pairs: builtins.list[tuple[str, str]], overwrite: bool = False) -> builtins.list[str]:
+        return [normalize_path(path) for local, path in pairs if self.upload_file(local, path, overwrite)]
+
     def upload_dir(self, local_dir: str, prefix: str, overwrite: bool = False) -> builtins.list[str]:
-        written = []
         base = Path(local_dir)
-        for file in sorted(p for p in base.rglob("*") if p.is_file()):
-            dest = join_path(prefix, file.relative_to(base).as_posix())
-            if self.upload_file(str(file), dest, overwrite):
-                written.append(dest)
-        return written
+        files = sorted(p for p in base.rglob("*") if p.is_file())
+        return self.upload_files([(str(f), join_path(prefix, f.relative_to(base).as_posix())) for f in files],
+                                 overwrite)
 
     def download(self, path: str, local_dir: str, overwrite: bool = False) -> builtins.list[str]:
-        written = []
-        for rel in self.list(path):
-            dest = Path(local_dir) / rel
-            if dest.exists() and not overwrite:
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
+        pairs = [(rel, str(Path(local_dir) / rel)) for rel in self.list(path)]
+        return self.download_files([(rel, dest) for rel, dest in pairs if overwrite or not os.path.exists(dest)])
+
+    def download_files(self, pairs: builtins.list[tuple[str, str]]) -> builtins.list[str]:
+        for rel, dest in pairs:
+            Path(dest).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self._abs(rel), dest)
-            written.append(str(dest))
-        return written
+        return [dest for _, dest in pairs]
 
     def delete(self, path: str) -> None:
         target = self._abs(path)

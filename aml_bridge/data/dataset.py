@@ -16,9 +16,9 @@ from .. import settings
 from ..errors import UserErrorException
 from ..settings import WorkspaceConfig
 from . import dataset_registry as registry
-from ._common import DOWNLOAD_MODE, MOUNT_MODE, config_of, normalize_path, stable_uuid
+from ._common import DOWNLOAD_MODE, MOUNT_MODE, config_of, normalize_path, stable_hex, stable_uuid
 from .local_view import MountContext, local_view, place_files
-from .sources import ResolvedFile, backend_for_source, resolve_source
+from .sources import ResolvedFile, backend_for_source, resolve_source, source_root
 
 
 class AbstractDataset:
@@ -103,6 +103,31 @@ class AbstractDataset:
         for source in self._definition["sources"]:
             files.extend(resolve_source(source, backend_for_source(source, config)))
         return files
+
+    def _content_id(self) -> str:
+        """Identity of the data behind the definition now (S3 ETags/VersionIds, local digests), so a
+        changed input object changes the reuse key of the steps that read this dataset."""
+        needs_ws = any("datastore" in s for s in self._definition["sources"])
+        config = self._config() if needs_ws else None
+        parts = []
+        for source in self._definition["sources"]:
+            backend = backend_for_source(source, config)
+            parts.append(source["url"] if backend is None else backend.content_id(source_root(source)))
+        return stable_hex(*parts, length=64)
+
+    def _lineage(self, context: str, content_id: str) -> dict[str, str]:
+        """What `aml_log_dataset_inputs` records for this dataset consumed as input `context`."""
+        needs_ws = any("datastore" in s for s in self._definition["sources"])
+        config = self._config() if needs_ws else None
+        uris = []
+        for source in self._definition["sources"]:
+            backend = backend_for_source(source, config)
+            uris.append(source["url"] if backend is None else backend.uri(source.get("path") or source.get("local")))
+        kind = "http" if all(u.startswith("http") for u in uris) else "s3" if any(
+            u.startswith("s3://") for u in uris) else "local"
+        source = {"id": self.id, "version": self.version, "uris": uris}
+        return {"name": self.name or f"dataset_{self.id[:8]}", "digest": content_id[:32], "source_type": kind,
+                "source": json.dumps(source), "context": context}
 
     def _is_single_file(self) -> bool:
         """Created from the path of one file (not a folder or glob that happens to hold one)."""

@@ -31,8 +31,8 @@ class Datastore:
                                      f"known: {registry.list_names(config)}")
         self.workspace = workspace
         self.name = name
-        self.datastore_type: str = spec.get("datastore_type", "AzureBlob")
-        self.container_name: str | None = spec.get("container_name", name)
+        self.datastore_type: str = spec.get("datastore_type", "S3" if spec.get("type") == "s3" else "AzureBlob")
+        self.container_name: str | None = spec.get("container_name", spec.get("bucket", name))
         self.account_name: str | None = spec.get("account_name", config.name)
         self.spec = spec
         self.backend: DatastoreBackend = registry.make_backend(config, name, spec)
@@ -89,6 +89,23 @@ class Datastore:
                                    container_name=filesystem, account_name=account_name,
                                    protocol=protocol, endpoint=endpoint)
 
+    @staticmethod
+    def register_s3(workspace: Any, datastore_name: str, bucket: str, prefix: str = "",
+                    endpoint_url: str | None = None, region: str | None = None,
+                    connection_id: str | None = None, overwrite: bool = False, **settings: Any) -> Datastore:
+        """Record an S3 datastore. Credentials are not accepted here: they come from the Airflow
+        connection `connection_id`, else boto3's standard chain. `settings` may tune transfers
+        (`max_concurrency`, `multipart_threshold_mb`, `max_attempts`, `verify_etag`, `profile`)."""
+        for key in settings:
+            if key in _SECRET_KEYS or key.startswith("aws_"):
+                raise UserErrorException(f"register_s3 does not take credentials ({key!r}); use connection_id "
+                                         "or the standard AWS chain")
+        if not bucket:
+            raise UserErrorException("register_s3: bucket must not be empty")
+        return Datastore._register(workspace, datastore_name, overwrite, type="s3", datastore_type="S3",
+                                   bucket=bucket, prefix=prefix, endpoint_url=endpoint_url, region=region,
+                                   connection_id=connection_id, **settings)
+
     def unregister(self) -> None:
         """Forget the registration record (the data stays where it is)."""
         backend = registry.default_backend(config_of(self.workspace))
@@ -130,9 +147,10 @@ class Datastore:
     def _upload_pairs(self, pairs: list[tuple[str, str]], overwrite: bool, show_progress: bool) -> int:
         say = print if show_progress else (lambda *_: None)
         say(f"Uploading an estimated of {len(pairs)} files")
+        written = set(self.backend.upload_files(pairs, overwrite))
         count = 0
         for local, target in pairs:
-            if self.backend.upload_file(local, target, overwrite):
+            if normalize_path(target) in written:
                 count += 1
                 say(f"Uploaded {local}, {count} files out of an estimated total of {len(pairs)}")
             else:

@@ -3,9 +3,10 @@
 Resolution order for a name (first match wins):
 1. the workspace config file's `"datastores": {"<name>": {"type": "local", "path": "..."}}` entry —
    this is how `register_azure_blob_container(account_name="pipelinedata", ...)` in unchanged code
-   is pointed at a local fixture folder (or, with the S3 backend, a bucket/prefix);
+   is pointed at a local fixture folder or an S3 bucket/prefix (`{"type": "s3", "bucket": ...}`);
 2. a registration record written by `Datastore.register_*`, kept on the default datastore under
-   `.aml_bridge/datastores/<name>.json` so it travels with the workspace;
+   `.aml_bridge/datastores/<name>.json` so it travels with the workspace (for S3: bucket, prefix,
+   endpoint, region, connection id — never credentials);
 3. the built-in `workspaceblobstore` / `workspacefilestore`.
 A local datastore without an explicit path lives at `<workspace home>/datastores/<name>`.
 """
@@ -13,6 +14,7 @@ A local datastore without an explicit path lives at `<workspace home>/datastores
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from ..settings import WorkspaceConfig
 from ._common import DEFAULT_DATASTORE_NAME
 from .backend import DatastoreBackend, LocalFolderBackend
 
+_S3_CACHE: dict[tuple[str, str, str], DatastoreBackend] = {}
+_LOCK = threading.Lock()
 BUILTIN = {DEFAULT_DATASTORE_NAME: "AzureBlob", "workspacefilestore": "AzureFile"}
 REGISTRY_PREFIX = ".aml_bridge/datastores/"
 
@@ -38,10 +42,21 @@ def _configured(config: WorkspaceConfig) -> dict[str, dict[str, Any]]:
 
 
 def make_backend(config: WorkspaceConfig, name: str, spec: dict[str, Any]) -> DatastoreBackend:
-    """Build the backend a spec describes; only local folders exist until the S3 backend lands."""
+    """Build the backend a spec describes: `"type": "local"` (default) or `"s3"`.
+
+    S3 backends are cached per (workspace home, spec) so one process shares one boto3 client
+    (and its connection pool) per datastore."""
     kind = spec.get("type", "local")
+    if kind == "s3":
+        key = (config.home, name, json.dumps(spec, sort_keys=True))
+        with _LOCK:
+            if key not in _S3_CACHE:
+                from .s3_backend import S3Backend, S3Settings
+
+                _S3_CACHE[key] = S3Backend(name, S3Settings.from_spec(name, spec), config, spec)
+            return _S3_CACHE[key]
     if kind != "local":
-        raise UserErrorException(f"Datastore {name!r} has type {kind!r}; installed backends: ['local']")
+        raise UserErrorException(f"Datastore {name!r} has type {kind!r}; installed backends: ['local', 's3']")
     path = spec.get("path")
     if not path:
         return LocalFolderBackend(Path(config.home) / "datastores" / name)

@@ -14,7 +14,8 @@ from .types import DataType, PromoteHeadersBehavior, column_types_to_dict, heade
 def _workspace_of(path: Any) -> Any:
     """The workspace of the first datastore object among the paths (tuples, DataPaths)."""
     for item in path if isinstance(path, list) else [path]:
-        store = item[0] if isinstance(item, tuple) else getattr(item, "_datastore", None)
+        store = item[0] if isinstance(item, tuple) else (getattr(item, "_datastore", None)
+                                                         or getattr(item, "datastore", None))
         workspace = getattr(store, "workspace", None)
         if workspace is not None:
             return workspace

@@ -23,6 +23,7 @@ def place_files(files: list[ResolvedFile], target_dir: str, mode: str, overwrite
     if mode not in (MOUNT_MODE, DOWNLOAD_MODE):
         raise UserErrorException(f"Invalid mode {mode!r}; use mount or download")
     placed = []
+    remote: dict[int, tuple[Any, list[tuple[str, str]]]] = {}
     for file in files:
         dest = os.path.join(target_dir, *file.relative.split("/"))
         if os.path.lexists(dest):
@@ -30,19 +31,20 @@ def place_files(files: list[ResolvedFile], target_dir: str, mode: str, overwrite
                 raise UserErrorException(f"File {dest} already exists; pass overwrite=True to replace it")
             os.remove(dest)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        _place(file, dest, mode)
+        if file.backend is not None and file.local is None:  # remote storage: one parallel batch
+            remote.setdefault(id(file.backend), (file.backend, []))[1].append((file.path, dest))
+        else:
+            _place(file, dest, mode)
         placed.append(dest)
+    for backend, pairs in remote.values():
+        backend.download_files(pairs)
     return placed
 
 
 def _place(file: ResolvedFile, dest: str, mode: str) -> None:
     local = file.local
     if local is None:
-        if file.backend is None:
-            urllib.request.urlretrieve(file.path, dest)  # noqa: S310 - user-given dataset URL
-        else:
-            with file.backend.open(file.path) as src, open(dest, "wb") as out:
-                shutil.copyfileobj(src, out)
+        urllib.request.urlretrieve(file.path, dest)  # noqa: S310 - user-given dataset URL
     elif mode == MOUNT_MODE:
         os.symlink(local, dest)
     else:

@@ -86,6 +86,11 @@ def _split_glob(path: str) -> tuple[str, str | None]:
     return path[: path.rfind("/", 0, match.start()) + 1].rstrip("/"), path
 
 
+def source_root(source: dict[str, str]) -> str:
+    """The fixed folder (or file) a source names, before any wildcard: what its content depends on."""
+    return _split_glob(normalize_path(source.get("path") or source.get("local")))[0]
+
+
 def resolve_source(source: dict[str, str], backend: DatastoreBackend | None) -> list[ResolvedFile]:
     """The files a source names, sorted; `backend` is None for URLs."""
     if "url" in source:
@@ -118,4 +123,4 @@ def backend_for_source(source: dict[str, str], config: WorkspaceConfig | None) -
     return Datastore(config, source["datastore"]).backend
 
 
-__all__ = ["ResolvedFile", "backend_for_source", "glob_regex", "resolve_source", "to_sources"]
+__all__ = ["ResolvedFile", "backend_for_source", "glob_regex", "resolve_source", "source_root", "to_sources"]

@@ -1,5 +1,6 @@
 """Reading tabular datasets into pandas. pandas is imported here, inside functions only.
 
+Files on remote storage are streamed one at a time (ranged reads), never copied whole first.
 The format dict is the dataset definition's `format` entry; transforms (`take`, `skip`,
 `keep_columns`, `drop_columns`) are applied in the order they were recorded.
 """
@@ -7,6 +8,8 @@ The format dict is the dataset definition's `format` entry; transforms (`take`, 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import UserErrorException
@@ -41,10 +44,24 @@ def partition_values(partition_format: str, relative: str) -> dict[str, Any]:
     return values
 
 
+@contextmanager
+def _source(file: ResolvedFile) -> Iterator[Any]:
+    """What pandas reads: a local path, a URL, or a streamed (seekable) object from remote storage."""
+    if file.local is not None or file.backend is None:
+        yield file.local or file.path
+        return
+    with file.backend.open(file.path) as handle:
+        yield handle
+
+
 def _read_one(file: ResolvedFile, fmt: dict[str, Any], first: bool) -> Any:
+    with _source(file) as source:
+        return _parse(source, fmt, first)
+
+
+def _parse(source: Any, fmt: dict[str, Any], first: bool) -> Any:
     import pandas as pd
 
-    source = file.local or file.path
     if fmt["kind"] == "parquet":
         return pd.read_parquet(source)
     mode = fmt.get("header", int(PromoteHeadersBehavior.ALL_FILES_HAVE_SAME_HEADERS))

@@ -30,6 +30,7 @@ from ..pipeline.resolve import (
 )
 from ..plugins import hooks
 from ..run import Run
+from ..run_details import error_response
 from ..run_lookup import rehydrate
 from ..snapshot import copy_tree
 from ..train.job import JobSpec
@@ -111,13 +112,20 @@ class StepExecution:
             ports = {**inputs, **{n: p for n, (p, _) in out_paths.items()}}
             argv = [sys.executable, self.step.script or "", *resolve_arguments(self.step, ports, self.parameters)]
             env = step_environment(self.step, ports, self.parameters)
+            env.update(stack.enter_context(self._credentials(outputs)))
             cwd = stack.enter_context(_snapshot(self.step.source_directory, self.workspace.config.home))
             code = launch(run, argv, cwd, env, step=self.step, stream=stream, forward_signals=forward_signals,
                           on_start=on_start, job=JobSpec.from_dict(self.step.extra.get("job")))
             if code != 0:
                 raise StepFailed(self._failure_message(run, code))
-            for local, publish in out_paths.values():
-                publish(local)
+            for name, (local, publish) in out_paths.items():
+                try:
+                    publish(local)
+                except Exception as exc:  # the step's outputs are never announced: no consumer sees them
+                    message = (f"Step [{self.step.task_id}] could not publish output {name!r} to datastore "
+                               f"{outputs[name][0]!r}: {exc}")
+                    run._set_status("Failed", error_response(message, "SystemError"))
+                    raise StepFailed(message) from None
         locations = {n: {"datastore": d, "path": p} for n, (d, p) in outputs.items()}
         run._write(tags={TAG_OUTPUTS: json.dumps(locations), **({TAG_REUSE_KEY: key} if key else {})})
         return StepResult(run._backend_id, run.id, locations, key)
@@ -125,8 +133,10 @@ class StepExecution:
     # --- ports --------------------------------------------------------------------------
 
     def _inputs(self, stack: ExitStack) -> tuple[dict[str, str], dict[str, str]]:
-        """Local paths of the inputs, and the content identity of each (for the reuse key)."""
+        """Local paths of the inputs, and the content identity of each (for the reuse key); the datasets
+        among them are recorded as the run's lineage."""
         paths, identities = {}, {}
+        lineage: list[dict[str, str]] = []
         for inp in self.step.inputs:
             if inp.producer is not None:
                 produced = self.upstream[inp.producer]
@@ -142,12 +152,17 @@ class StepExecution:
                 paths[inp.name] = self._input_path(stack, backend, source.get("path", ""))
                 identities[inp.name] = backend.content_id(source.get("path", ""))
             elif source and source.get("type") == "dataset":
-                identities[inp.name] = str(source["id"])
                 dataset = self._dataset(source)
+                content = dataset._content_id()
+                identities[inp.name] = f"{source['id']}:{content}"
+                lineage.append(dataset._lineage(inp.name, content))
                 if inp.mode == "direct":
                     dataset._ensure_saved(self.workspace)  # the step resolves it by id
                 else:
                     paths[inp.name] = dataset._local_view(self._scratch(stack, "aml-dataset-"), inp.mode)
+        if lineage and self.run is not None:
+            hooks.aml_log_dataset_inputs(workspace=self.workspace.config, run_id=self.run._backend_id,
+                                         datasets=lineage)
         return paths, identities
 
     def _input_path(self, stack: ExitStack, backend: Any, path: str) -> str:
@@ -171,8 +186,22 @@ class StepExecution:
             return AbstractDataset.from_dict(source["dataset"], self.workspace)
         return Dataset.get_by_id(self.workspace, source["id"])
 
+    def _credentials(self, outputs: dict[str, tuple[str, str]]) -> Any:
+        """Env naming a private file with the S3 connections the step's process may need (never the keys)."""
+        from ..data import datastore_registry
+        from ..data.s3_credentials import connection_ids, handed_down
+
+        config = self.workspace.config
+        names = {*datastore_registry.list_names(config), *(d for d, _ in outputs.values())}
+        specs = [datastore_registry.resolve_spec(config, n) or {} for n in sorted(names)]
+        return handed_down(config, connection_ids(specs))
+
     def _output_path(self, stack: ExitStack, datastore: str, path: str) -> tuple[str, Any]:
-        """A local folder to write into, and how to publish it once the step succeeded."""
+        """A local folder to write into, and how to publish it once the step succeeded.
+
+        Off a local folder, the step writes into a temporary folder that is uploaded (in parallel,
+        verified) only after the script succeeded; the step's result, which is what tells consumers
+        where the output is, is written after that — so no consumer ever sees a partial output."""
         backend = Datastore(self.workspace, datastore).backend
         local = backend.local_path(path)
         if local is not None:

@@ -98,9 +98,9 @@ def test_config_can_move_the_default_datastore(tmp_path, make_ws) -> None:
 
 
 def test_unsupported_backend_type_is_named(tmp_path, make_ws) -> None:
-    ws = make_ws(tmp_path / "home", datastores={"s3store": {"type": "s3", "bucket": "b"}})
-    with pytest.raises(UserErrorException, match="type 's3'; installed backends: \\['local'\\]"):
-        Datastore(ws, "s3store")
+    ws = make_ws(tmp_path / "home", datastores={"gcs": {"type": "gcs", "bucket": "b"}})
+    with pytest.raises(UserErrorException, match="type 'gcs'; installed backends: \\['local', 's3'\\]"):
+        Datastore(ws, "gcs")
 
 
 def test_path_and_references(ws) -> None:
