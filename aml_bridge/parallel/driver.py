@@ -18,6 +18,7 @@ from typing import Any
 from . import manifest
 from .config import DEFAULT_APPEND_ROW_FILE_NAME, ParallelSettings
 from .ledger import Ledger
+from .model_task import prepared_model
 from .thresholds import Totals, breach, final_breach
 from .worker import WorkerSpec, failed_outcome, len_of, main
 
@@ -208,6 +209,8 @@ def run_parallel(settings: ParallelSettings, mini_batches: list[manifest.MiniBat
     `work_dir` holds the manifest copy, the ledger (with each mini-batch's output lines) and the
     workers' folders; reuse it to resume.
     `env` is added to each worker's environment (run ids, `environment_variables`).
+    A model step (`settings.model`) has its model fetched and checked first: a signature that
+    does not fit the input raises `ModelInputError` before any mini-batch runs.
     """
     began = time.time()
     os.makedirs(work_dir, exist_ok=True)
@@ -215,9 +218,11 @@ def run_parallel(settings: ParallelSettings, mini_batches: list[manifest.MiniBat
     manifest.write(manifest_path, mini_batches)
     ledger = Ledger(os.path.join(work_dir, "ledger"))
     ledger.heartbeat()
-    spec = _spec(settings, work_dir, output_path, processes, env or {}, user_args, manifest_path, ledger)
-    supervisor = Supervisor(settings, spec, mini_batches, ledger, processes, start_method)
-    supervisor.run()
+    with prepared_model(settings, mini_batches, work_dir, env or {}) as model_env:
+        spec = _spec(settings, work_dir, output_path, processes, {**(env or {}), **model_env}, user_args,
+                     manifest_path, ledger)
+        supervisor = Supervisor(settings, spec, mini_batches, ledger, processes, start_method)
+        supervisor.run()
     return _summarise(settings, mini_batches, ledger, spec, output_path, supervisor, time.time() - began)
 
 

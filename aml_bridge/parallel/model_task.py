@@ -1,0 +1,195 @@
+"""`ParallelTask(type='model')` around the driver: fetch and check the model once, score mini-batches.
+
+Before any worker starts, `prepared_model` downloads the model into the work folder, reads its
+signature and checks it against the input (every tabular file's columns, or the file-input
+contract), so a mismatch fails the step at once naming the columns instead of failing every
+mini-batch. It also imports MLflow and the model's flavour in the supervisor, so the forked
+workers start with them loaded. The download runs in a short-lived child process: MLflow's
+artifact thread pool must not live in the supervisor that forks the workers.
+MLflow and pandas are imported only here, only for model steps.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import UserErrorException
+from . import manifest
+from .config import ParallelSettings
+
+MODEL_PATH_ENV = "AML_BRIDGE_MODEL_PATH"
+FILE_COLUMN = "file"  # file input: the output row starts with the file's path
+_FILE_TYPES = ("string", "binary")  # a file-input model takes paths or bytes
+
+
+class ModelInputError(UserErrorException):
+    """The model cannot score this step's input (signature mismatch, not an MLflow model)."""
+
+
+@contextmanager
+def prepared_model(settings: ParallelSettings, batches: list[manifest.MiniBatch], work_dir: str,
+                   env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The workers' extra environment (the local model path); {} for a step that is not a model step."""
+    if settings.model is None:
+        yield {}
+        return
+    folder = tempfile.mkdtemp(prefix="model.", dir=work_dir)
+    try:
+        path = _mlmodel_root(settings.model, _in_child(_download, settings.model, folder, env))
+        check_input(settings, batches, path)
+        yield {MODEL_PATH_ENV: path}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _download(uri: str, folder: str, env: dict[str, str]) -> str:
+    import mlflow.artifacts
+
+    from .. import settings as workspace_settings
+
+    os.environ.update(env)
+    tracking_uri = workspace_settings.from_environment().tracking_uri
+    return mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder, tracking_uri=tracking_uri,
+                                               registry_uri=tracking_uri)
+
+
+def _call(send: Any, function: Any, args: tuple[Any, ...]) -> None:
+    try:
+        send.send((True, function(*args)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+        send.send((False, f"{type(exc).__name__}: {exc}"))
+
+
+def _in_child(function: Any, *args: Any) -> Any:
+    """`function(*args)` in a forked child; its error is raised here as a ModelInputError."""
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_call, args=(send, function, args))
+    child.start()
+    send.close()
+    try:
+        ok, value = receive.recv()
+    except EOFError:
+        ok, value = False, "the download process died"
+    child.join()
+    if not ok:
+        raise ModelInputError(f"cannot download model {args[0]}: {value}")
+    return value
+
+
+def _mlmodel_root(uri: str, path: str) -> str:
+    """The folder with the `MLmodel` file (aml-bridge keeps a registered folder under its own name)."""
+    if os.path.isfile(os.path.join(path, "MLmodel")):
+        return path
+    nested = [os.path.join(path, d) for d in sorted(os.listdir(path)) if os.path.isdir(os.path.join(path, d))]
+    found = [d for d in nested if os.path.isfile(os.path.join(d, "MLmodel"))]
+    if len(found) != 1:
+        raise ModelInputError(f"model {uri} is not an MLflow model (no MLmodel file): type='model' scores "
+                              "models saved with mlflow.<flavour>.log_model or save_model")
+    return found[0]
+
+
+def _load_meta(path: str) -> Any:
+    """The MLmodel metadata; imports pyfunc and the flavour so forked workers inherit them."""
+    import mlflow.pyfunc  # noqa: F401 - loaded here once, inherited by the forked workers
+    from mlflow.models import Model
+
+    meta = Model.load(path)
+    loader = meta.flavors.get("python_function", {}).get("loader_module")
+    if loader is None:
+        raise ModelInputError(f"model at {path} has no python_function flavour, so mlflow.pyfunc cannot load it")
+    importlib.import_module(loader)
+    return meta
+
+
+def check_input(settings: ParallelSettings, batches: list[manifest.MiniBatch], path: str) -> None:
+    """Fail now, naming the columns, when the model's signature cannot take the step's input."""
+    meta = _load_meta(path)
+    inputs = meta.signature.inputs if meta.signature is not None else None
+    if settings.input_kind == "tabular":
+        if inputs is not None and inputs.has_input_names():
+            for file in sorted({f for b in batches for f in _files_of(b)}):
+                _check_columns(settings.model or path, inputs, file)
+        return
+    if inputs is None or not inputs.has_input_names() or len(inputs.inputs) != 1 or _type(inputs.inputs[0]) not in (
+            _FILE_TYPES):
+        raise ModelInputError(f"model {settings.model} cannot take file input: its signature must have one "
+                              f"string column (file paths) or one binary column (file bytes), it has {inputs}")
+
+
+def _files_of(batch: manifest.MiniBatch) -> list[str]:
+    return [c["file"] for c in batch["chunks"]] if "chunks" in batch else list(batch["files"])
+
+
+def _columns(file: str) -> list[str]:
+    if file.lower().endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        return [n for n in pq.read_schema(file).names if not n.startswith("__index_level_")]
+    import pandas as pd
+
+    return [str(c) for c in pd.read_csv(file, nrows=0).columns]
+
+
+def _check_columns(model: str, inputs: Any, file: str) -> None:
+    columns = _columns(file)
+    required = [s.name for s in inputs.inputs if getattr(s, "required", True)]
+    missing = [c for c in required if c not in columns]
+    extra = [c for c in columns if c not in inputs.input_names()]
+    if missing or extra:
+        raise ModelInputError(f"model {model} does not match the input {file}: missing columns {missing}, "
+                              f"extra columns {extra} (the model's signature takes {inputs.input_names()})")
+
+
+def _type(spec: Any) -> str:
+    return str(getattr(spec.type, "name", spec.type))
+
+
+# --- in the worker ------------------------------------------------------------------------
+
+
+def score(model: Any, mini_batch: Any) -> Any:
+    """predict() on one mini-batch; a DataFrame of the input (or file) columns, then the predictions."""
+    import pandas as pd
+
+    if isinstance(mini_batch, pd.DataFrame):
+        frame = mini_batch.reset_index(drop=True)
+        return pd.concat([frame, _predictions(model.predict(frame), len(frame))], axis=1)
+    inputs = model.metadata.get_input_schema().inputs
+    column = inputs[0].name
+    values = mini_batch if _type(inputs[0]) == "string" else [_read(p) for p in mini_batch]
+    predictions = _predictions(model.predict(pd.DataFrame({column: values})), len(mini_batch))
+    return pd.concat([pd.DataFrame({FILE_COLUMN: list(mini_batch)}), predictions], axis=1)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _predictions(predicted: Any, rows: int) -> Any:
+    """predict()'s result as columns: `prediction` (1-D), `prediction_<i>` (2-D), or its own columns."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(predicted, pd.Series):
+        frame = predicted.to_frame(predicted.name if predicted.name is not None else "prediction")
+    elif isinstance(predicted, (pd.DataFrame, dict)):
+        frame = pd.DataFrame(predicted)
+    else:
+        array = np.asarray(predicted)
+        frame = (pd.DataFrame({"prediction": array}) if array.ndim == 1
+                 else pd.DataFrame(array.reshape(len(array), -1)).add_prefix("prediction_"))
+    if len(frame) != rows:
+        raise ValueError(f"predict() returned {len(frame)} rows for {rows} inputs")
+    return frame.reset_index(drop=True)
+
+
+__all__ = ["FILE_COLUMN", "MODEL_PATH_ENV", "ModelInputError", "check_input", "prepared_model", "score"]
