@@ -2,16 +2,16 @@
 
 Before any worker starts, `prepared_model` downloads the model into the work folder, reads its
 signature and checks it against the input (every tabular file's columns, or the file-input
-contract), so a mismatch fails the step at once naming the columns instead of failing every
-mini-batch. It also imports MLflow and the model's flavour in the supervisor, so the forked
-workers start with them loaded. The download runs in a short-lived child process: MLflow's
+contract) and loads it once, so a mismatch or an unloadable model fails the step at once
+(naming the columns) instead of failing every mini-batch or every worker's init(). That load
+also leaves MLflow and the flavour's libraries imported in the supervisor, so the forked workers'
+own `load_model` only deserialises. The download runs in a short-lived child process: MLflow's
 artifact thread pool must not live in the supervisor that forks the workers.
 MLflow and pandas are imported only here, only for model steps.
 """
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import shutil
@@ -40,10 +40,18 @@ def prepared_model(settings: ParallelSettings, batches: list[manifest.MiniBatch]
     if settings.model is None:
         yield {}
         return
+    import mlflow.artifacts  # noqa: F401 - imported once here: the download child and the workers inherit it
+    import mlflow.pyfunc
+
     folder = tempfile.mkdtemp(prefix="model.", dir=work_dir)
     try:
         path = _mlmodel_root(settings.model, _in_child(_download, settings.model, folder, env))
         check_input(settings, batches, path)
+        try:
+            mlflow.pyfunc.load_model(path)  # fails now, not in every worker; the flavour's imports are inherited
+        except Exception as exc:
+            raise ModelInputError(f"model {settings.model} cannot be loaded with mlflow.pyfunc.load_model: "
+                                  f"{type(exc).__name__}: {exc}") from exc
         yield {MODEL_PATH_ENV: path}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -97,15 +105,12 @@ def _mlmodel_root(uri: str, path: str) -> str:
 
 
 def _load_meta(path: str) -> Any:
-    """The MLmodel metadata; imports pyfunc and the flavour so forked workers inherit them."""
-    import mlflow.pyfunc  # noqa: F401 - loaded here once, inherited by the forked workers
+    """The MLmodel metadata of a model mlflow.pyfunc can load."""
     from mlflow.models import Model
 
     meta = Model.load(path)
-    loader = meta.flavors.get("python_function", {}).get("loader_module")
-    if loader is None:
+    if "python_function" not in meta.flavors:
         raise ModelInputError(f"model at {path} has no python_function flavour, so mlflow.pyfunc cannot load it")
-    importlib.import_module(loader)
     return meta
 
 

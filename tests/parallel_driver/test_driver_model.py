@@ -163,3 +163,44 @@ def test_bad_rows_fail_their_mini_batch_with_retries_and_thresholds(registry, tm
     state = (tmp_path / "work" / "ledger" / "state" / str(failed_id)).read_text()
     assert f'"attempts": {settings_.run_max_try}' in state  # every try was used
 
+
+
+def test_preflight_keeps_the_supervisor_single_threaded_and_cleans_up(registry, tmp_path) -> None:
+    """The workers are forked from the supervisor: the pre-flight must leave no thread behind in it."""
+    import threading
+
+    from aml_bridge.parallel.model_task import MODEL_PATH_ENV, prepared_model
+
+    path = tmp_path / "rows.csv"
+    _table(10).to_csv(path, index=False)
+    settings_ = _settings(f"models:/driver_model_clf/{registry.version}")
+    before = threading.active_count()
+    with prepared_model(settings_, build("tabular", [str(path)], 1024), str(tmp_path), {"MLFLOW_TRACKING_URI":
+                                                                                        registry.uri}) as env:
+        assert os.path.isfile(os.path.join(env[MODEL_PATH_ENV], "MLmodel"))
+        assert threading.active_count() == before
+    assert not os.path.exists(env[MODEL_PATH_ENV])
+
+
+def test_a_model_that_cannot_load_fails_before_any_worker(registry, tmp_path) -> None:
+    import mlflow.sklearn
+
+    broken = tmp_path / "broken"
+    mlflow.sklearn.save_model(registry.model, str(broken), signature=_signature(registry.model))
+    for name in os.listdir(broken):
+        if name.startswith("model."):
+            os.remove(broken / name)  # the MLmodel file stays, the serialised estimator is gone
+    path = tmp_path / "rows.csv"
+    _table(10).to_csv(path, index=False)
+    settings_ = _settings(f"models:/driver_model_clf/{registry.version}")
+    settings_.model = str(broken)  # a local MLflow model folder, as the download would leave it
+    with pytest.raises(ModelInputError, match=r"cannot be loaded with mlflow.pyfunc.load_model"):
+        _drive(settings_, [str(path)], tmp_path, registry.uri)
+    assert not (tmp_path / "work" / "workers").exists()
+
+
+def _signature(model: Any) -> Any:
+    from mlflow.models import infer_signature
+
+    table = _table(5)
+    return infer_signature(table, model.predict(table))
