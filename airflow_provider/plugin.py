@@ -14,13 +14,21 @@ from aml_bridge.hookspecs import hookimpl
 
 @hookimpl
 def aml_step_to_task(step: Any, dag: Any, pipeline: dict[str, Any]) -> Any:
-    """`PythonScriptStep` → `PythonScriptStepOperator`; the compute target picks pool and queue."""
+    """`PythonScriptStep` → `PythonScriptStepOperator`; parallel steps → prepare >> mapped nodes >> gather.
+
+    The compute target picks pool and queue.
+    """
+    placement = compute_placement(pipeline, step.compute_target)
+    if step.kind == "parallel_run":
+        from .parallel_operators import parallel_step_tasks
+
+        return parallel_step_tasks(step, dag, pipeline, placement)
     if step.kind != "python_script":
         return None
     from .operators import PythonScriptStepOperator
 
     return PythonScriptStepOperator(task_id=step.task_id, step=dataclasses.asdict(step), pipeline=pipeline,
-                                    dag=dag, **compute_placement(pipeline, step.compute_target))
+                                    dag=dag, **placement)
 
 
 def compute_placement(pipeline: dict[str, Any], compute_target: str | None) -> dict[str, Any]:

@@ -207,8 +207,8 @@ def finish(run: Run, cwd: str, outcome: Outcome, log_path: str | None = None, pr
     try:
         run.flush()  # the launching process may have logged too (progress, an operator's metrics)
         if log_path:
-            _upload_log(run, log_path)
-        _upload_new(run, os.path.join(cwd, "logs"), "logs")
+            upload_attempt_log(run, log_path)
+        upload_new(run, os.path.join(cwd, "logs"), "logs")
         run._outputs = (os.path.join(cwd, "outputs"), "outputs")
         run._upload_outputs()
     except Exception as exc:
@@ -238,16 +238,19 @@ def _status(run: Run, outcome: Outcome, program: str) -> tuple[str, dict | None]
         f"for error details. Error: {tail}", "UserError")
 
 
-def _upload_log(run: Run, log_path: str) -> None:
+def upload_attempt_log(run: Run, log_path: str, artifact: str = LOG_ARTIFACT) -> None:
+    """Store a process's log as `artifact`, or `<name>_<n>.txt` when an earlier try stored one."""
+    if not os.path.exists(log_path):
+        return
     existing = set(run.get_file_names())
-    name, attempt = LOG_ARTIFACT, 1
+    name, attempt = artifact, 1
     while name in existing:  # a retried task re-attaches to its run: keep every attempt's log
         attempt += 1
-        name = LOG_ARTIFACT.replace(".txt", f"_{attempt}.txt")
+        name = artifact.replace(".txt", f"_{attempt}.txt")
     run._store(name, log_path)
 
 
-def _upload_new(run: Run, folder: str, prefix: str) -> None:
+def upload_new(run: Run, folder: str, prefix: str) -> None:
     """Upload every file under `folder` as `<prefix>/<relpath>` unless the script already did."""
     if not os.path.isdir(folder):
         return
@@ -260,4 +263,5 @@ def _upload_new(run: Run, folder: str, prefix: str) -> None:
                 run._store(name, local)
 
 
-__all__ = ["LOG_ARTIFACT", "Outcome", "azure_env", "child_env", "finish", "launch"]
+__all__ = ["LOG_ARTIFACT", "Outcome", "azure_env", "child_env", "finish", "launch", "upload_attempt_log",
+           "upload_new"]

@@ -72,13 +72,18 @@ class StepExecution:
         self.try_number = try_number
         self.run: StepRun | None = None
 
-    def attach_run(self) -> StepRun:
-        """The step's run for this pipeline run: found again on a retry, created otherwise."""
+    def find_run(self) -> Run | None:
+        """The step's run of this pipeline run, if an earlier try (or task of the step) created it."""
         wanted = {TAG_TASK_ID: self.step.task_id, TAG_MAP_INDEX: str(self.map_index)}
         found = hooks.aml_search_runs(workspace=self.workspace.config, experiment_name=None,
                                       parent_run_id=self.pipeline_run._backend_id, tags=wanted) or []
-        if found:
-            run: Run = rehydrate(self.pipeline_run.experiment, found[0])
+        return rehydrate(self.pipeline_run.experiment, found[0]) if found else None
+
+    def attach_run(self) -> StepRun:
+        """The step's run for this pipeline run: found again on a retry, created otherwise."""
+        wanted = {TAG_TASK_ID: self.step.task_id, TAG_MAP_INDEX: str(self.map_index)}
+        run: Run | None = self.find_run()
+        if run is not None:
             run.remove_tags([R.TAG_ERROR])  # this try starts clean; the log of the last one is kept
             run._write(tags={TAG_TRY: str(self.try_number), **airflow_tags()})
             run._set_status("Running")
@@ -141,8 +146,7 @@ class StepExecution:
                 if inp.mode == "direct":
                     dataset._ensure_saved(self.workspace)  # the step resolves it by id
                 else:
-                    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="aml-dataset-"))
-                    paths[inp.name] = dataset._local_view(folder, inp.mode)
+                    paths[inp.name] = dataset._local_view(self._scratch(stack, "aml-dataset-"), inp.mode)
         return paths, identities
 
     def _input_path(self, stack: ExitStack, backend: Any, path: str) -> str:
@@ -150,9 +154,13 @@ class StepExecution:
         local = backend.local_path(path)
         if local is not None:
             return local
-        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="aml-input-"))
+        folder = self._scratch(stack, "aml-input-")
         backend.download(path, folder, overwrite=True)
         return os.path.join(folder, path)
+
+    def _scratch(self, stack: ExitStack, prefix: str) -> str:
+        """A folder for this attempt's input views, removed when it ends."""
+        return stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix))
 
     def _dataset(self, source: dict[str, Any]) -> Any:
         from ..data import Dataset

@@ -301,6 +301,25 @@ class ParallelSettings:
     def to_extra(self) -> dict[str, Any]:
         return {**asdict(self), "mini_batch_unit": self.mini_batch_unit}
 
+    def with_parameters(self, values: dict[str, Any]) -> ParallelSettings:
+        """The settings of one submission: fields bound to a pipeline parameter take its value, checked
+        as the literal would have been (a bad submitted value fails the step naming the field)."""
+        changes: dict[str, Any] = {}
+        for name, parameter in self.parameters.items():
+            if parameter not in values:
+                continue
+            value = values[parameter]
+            if name == "mini_batch_size":
+                value = parse_mini_batch_size(value)
+            elif name == "partition_keys":
+                value = check_partition_keys(value)
+            elif name == "logging_level":
+                value = str(value)
+            else:
+                value = check_positive(name, int(value) if isinstance(value, str) and value.isdigit() else value)
+            changes[name] = value
+        return ParallelSettings(**{**asdict(self), **changes})
+
     @staticmethod
     def from_extra(extra: dict[str, Any]) -> ParallelSettings:
         names = {f.name for f in fields(ParallelSettings)}

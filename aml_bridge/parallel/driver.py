@@ -8,6 +8,7 @@ and concatenates the mini-batches' output lines in manifest order. All state liv
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
 
-from . import manifest
+from . import manifest, progress
 from .config import DEFAULT_APPEND_ROW_FILE_NAME, ParallelSettings
 from .ledger import Ledger
 from .model_task import prepared_model
@@ -69,8 +70,6 @@ def driver_argv(settings: ParallelSettings, output_path: str | None, processes: 
         if value is not None:
             argv += [flag, str(value)]
     if settings.partition_keys:
-        import json
-
         argv += ["--partition_keys", json.dumps(settings.partition_keys)]
     return argv + [str(a) for a in user_args]
 
@@ -84,12 +83,15 @@ class Supervisor:
     """Starts, watches and replaces the worker processes of one `run_parallel` call."""
 
     def __init__(self, settings: ParallelSettings, spec: WorkerSpec, batches: list[manifest.MiniBatch],
-                 ledger: Ledger, processes: int, start_method: str) -> None:
+                 ledger: Ledger, processes: int, start_method: str, node: str = "node0") -> None:
         self.settings, self.spec, self.ledger, self.processes = settings, spec, ledger, processes
         self.batches = {b["id"]: b for b in batches}
         self.ctx = multiprocessing.get_context(start_method)
         self.stop = self.ctx.Event()
         self.totals = Totals.of(ledger.outcomes().values())
+        self.own = Totals()  # this session's outcomes only, for the progress report
+        self.node = node
+        self.began = time.time()
         self.slots: list[_Slot] = []
         self.started = 0
         self.init_failures = 0
@@ -118,17 +120,26 @@ class Supervisor:
 
     def _supervise(self) -> None:
         self.slots = [self._spawn() for _ in range(self.processes)]
-        beat = 0.0
+        beat, reported, every = 0.0, time.time(), progress.interval()
         while self.slots:
             if time.time() - beat > HEARTBEAT:
                 self.ledger.heartbeat()
                 beat = time.time()
+            if time.time() - reported > every:
+                self.report()
+                reported = time.time()
             wait([s.conn for s in self.slots] + [s.process.sentinel for s in self.slots], timeout=POLL)
             for slot in list(self.slots):
                 self._drain(slot)
                 self._check_timeout(slot)
                 if not slot.process.is_alive():
                     self._reap(slot)
+
+    def report(self) -> None:
+        """Write this session's counts and print the step's progress line (the Airflow task log)."""
+        progress.write(self.spec.work_dir, self.ledger.session, self.node, self.began,
+                       self.own.succeeded_items, self.own.failed_items)
+        print(progress.collect(self.spec.work_dir, len(self.batches)).line(self.node), flush=True)
 
     def _drain(self, slot: _Slot) -> None:
         try:
@@ -151,6 +162,7 @@ class Supervisor:
 
     def _count(self, outcome: dict[str, Any]) -> None:
         self.totals.add(outcome)
+        self.own.add(outcome)
         why = breach(self.settings, self.totals)
         if why and not self.stop.is_set():
             self.reason = why
@@ -197,33 +209,65 @@ class Supervisor:
         return any(not self.ledger.is_done(i) for i in self.batches)
 
 
+@dataclass
+class NodeResult:
+    """How one node's session ended: why it stopped the step (None: it ran out of work)."""
+
+    reason: str | None
+    init_failures: int
+    seconds: float
+
+
 def run_parallel(settings: ParallelSettings, mini_batches: list[manifest.MiniBatch], work_dir: str,
                  output_path: str | None, processes: int, env: dict[str, str] | None = None,
                  user_args: list[str] | None = None, start_method: str = "fork") -> Summary:
     """Run every unfinished mini-batch on `processes` workers; gather; apply the thresholds.
 
-    Workers are forked from the caller, so call this from a process of its own (as the step's
-    subprocess will): forking a process whose other threads hold locks (an Airflow task, a test
-    runner that already ran other tests) can hang the workers.
+    The one-node form of what a pipeline step does in three tasks (`write_manifest`, `run_node`
+    per node, `summarise`). Workers are forked from the caller, so call this from a process of
+    its own: forking a process whose other threads hold locks (an Airflow task, a test runner
+    that already ran other tests) can hang the workers.
 
     `work_dir` holds the manifest copy, the ledger (with each mini-batch's output lines) and the
     workers' folders; reuse it to resume.
     `env` is added to each worker's environment (run ids, `environment_variables`).
-    A model step (`settings.model`) has its model fetched and checked first: a signature that
-    does not fit the input raises `ModelInputError` before any mini-batch runs.
+    """
+    write_manifest(work_dir, mini_batches)
+    node = run_node(settings, work_dir, output_path, processes, env, user_args, start_method)
+    return summarise(settings, work_dir, output_path, [node])
+
+
+def manifest_path(work_dir: str) -> str:
+    return os.path.join(work_dir, "manifest.json")
+
+
+def write_manifest(work_dir: str, mini_batches: list[manifest.MiniBatch]) -> None:
+    os.makedirs(work_dir, exist_ok=True)
+    manifest.write(manifest_path(work_dir), mini_batches)
+
+
+def run_node(settings: ParallelSettings, work_dir: str, output_path: str | None, processes: int,
+             env: dict[str, str] | None = None, user_args: list[str] | None = None, start_method: str = "fork",
+             node: str = "0") -> NodeResult:
+    """One node's share: workers claim unfinished mini-batches of the manifest in `work_dir` until none is left.
+
+    Several nodes (Airflow tasks) may run this at once on one `work_dir`; the ledger gives each
+    mini-batch to one of them. A model step (`settings.model`) has its model fetched, checked and
+    loaded first: a signature that does not fit the input raises `ModelInputError` before any
+    worker starts.
     """
     began = time.time()
-    os.makedirs(work_dir, exist_ok=True)
-    manifest_path = os.path.join(work_dir, "manifest.json")
-    manifest.write(manifest_path, mini_batches)
+    batches = manifest.read(manifest_path(work_dir))
     ledger = Ledger(os.path.join(work_dir, "ledger"))
     ledger.heartbeat()
-    with prepared_model(settings, mini_batches, work_dir, env or {}) as model_env:
-        spec = _spec(settings, work_dir, output_path, processes, {**(env or {}), **model_env}, user_args,
-                     manifest_path, ledger)
-        supervisor = Supervisor(settings, spec, mini_batches, ledger, processes, start_method)
+    with prepared_model(settings, batches, work_dir, env or {}) as model_env:
+        spec = _spec(settings, work_dir, output_path, processes,
+                     {"AML_BRIDGE_NODE_ID": node, **(env or {}), **model_env}, user_args, manifest_path(work_dir),
+                     ledger)
+        supervisor = Supervisor(settings, spec, batches, ledger, processes, start_method, node=f"node{node}")
         supervisor.run()
-    return _summarise(settings, mini_batches, ledger, spec, output_path, supervisor, time.time() - began)
+    supervisor.report()
+    return NodeResult(supervisor.reason, supervisor.init_failures, time.time() - began)
 
 
 def _spec(settings: ParallelSettings, work_dir: str, output_path: str | None, processes: int,
@@ -255,25 +299,45 @@ def gather(batches: list[manifest.MiniBatch], outcomes: dict[int, dict[str, Any]
     os.replace(tmp, target)
 
 
-def _summarise(settings: ParallelSettings, batches: list[manifest.MiniBatch], ledger: Ledger, spec: WorkerSpec,
-               output_path: str | None, supervisor: Supervisor, seconds: float) -> Summary:
+def summarise(settings: ParallelSettings, work_dir: str, output_path: str | None,
+              nodes: list[NodeResult]) -> Summary:
+    """The step's outcome from the ledger (thresholds re-judged on every mini-batch), output gathered."""
+    batches = manifest.read(manifest_path(work_dir))
+    ledger = Ledger(os.path.join(work_dir, "ledger"))
     outcomes = ledger.outcomes()
     totals = Totals.of(outcomes.values())
     unfinished = len(batches) - len(outcomes)
-    reason = supervisor.reason or final_breach(settings, totals, len(batches))
+    stopped = [n.reason for n in nodes if n.reason]
+    reason = stopped[0] if stopped else final_breach(settings, totals, len(batches))
     if reason is None and unfinished:
         reason = f"{unfinished} mini-batches did not finish"
     output_file = None
-    if spec.append_row and output_path:
+    if settings.output_action == "append_row" and output_path:
         output_file = os.path.join(output_path, settings.append_row_file_name or DEFAULT_APPEND_ROW_FILE_NAME)
         gather(batches, outcomes, ledger, output_file)
     failed = {i: o.get("error") or "" for i, o in sorted(outcomes.items()) if o["status"] == "failed"}
+    wall = max((n.seconds for n in nodes), default=0.0) or progress_seconds(work_dir)
     return Summary(status="Failed" if reason else "Completed", total=len(batches),
                    done=totals.ok, failed=totals.failed_batches, failed_items=totals.failed_items,
                    succeeded_items=totals.succeeded_items,
-                   items_per_second=round(totals.succeeded_items / seconds, 3) if seconds else 0.0,
-                   seconds=round(seconds, 3), reason=reason, failed_mini_batches=failed,
-                   output_file=output_file, init_failures=supervisor.init_failures)
+                   items_per_second=round(totals.succeeded_items / wall, 3) if wall else 0.0,
+                   seconds=round(wall, 3), reason=reason, failed_mini_batches=failed,
+                   output_file=output_file, init_failures=sum(n.init_failures for n in nodes))
 
 
-__all__ = ["Summary", "driver_argv", "gather", "literal_arguments", "run_parallel"]
+def progress_seconds(work_dir: str) -> float:
+    """Wall time from the first node session's start to the last one's last report."""
+    folder = progress.folder(work_dir)
+    times = []
+    for name in os.listdir(folder) if os.path.isdir(folder) else []:
+        try:
+            with open(os.path.join(folder, name)) as fh:
+                info = json.load(fh)
+            times += [info["started"], info["updated"]]
+        except (OSError, ValueError, KeyError):
+            continue
+    return max(times) - min(times) if times else 0.0
+
+
+__all__ = ["NodeResult", "Summary", "driver_argv", "gather", "literal_arguments", "manifest_path", "run_node",
+           "run_parallel", "summarise", "write_manifest"]

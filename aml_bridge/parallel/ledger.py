@@ -3,7 +3,8 @@
 Layout under `root`: `claim/<id>` (created with O_CREAT|O_EXCL: exactly one owner; a claim *is*
 an attempt in flight), `state/<id>` (failed attempts and their errors, written only on failure),
 `done/<id>` (a JSON outcome line, then the mini-batch's output lines: one atomic rename makes
-both visible), `session/<sid>` (an owner's heartbeat). A finished mini-batch is never claimed
+both visible), `failed/<id>` (an empty marker beside a failed outcome, so progress counts need no
+reads), `session/<sid>` (an owner's heartbeat). A finished mini-batch is never claimed
 again; a claim whose owning session is gone (same host and its supervisor pid is dead, or its
 heartbeat is older than `lease`) is stolen by renaming it away first, which only one contender
 can do, and counts as a failed attempt. Two file creations per mini-batch keep the overhead low.
@@ -56,7 +57,7 @@ class Ledger:
         self.session = session or uuid.uuid4().hex
         self.supervisor_pid = supervisor_pid or os.getpid()
         self.lease = lease
-        for sub in ("claim", "state", "done", "session"):
+        for sub in ("claim", "state", "done", "failed", "session"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
 
     def _path(self, sub: str, name: Any) -> str:
@@ -139,6 +140,8 @@ class Ledger:
     def finish(self, batch_id: int, outcome: dict[str, Any], text: str = "") -> None:
         """Record the final outcome and output lines, then drop the claim (a crash in between loses nothing)."""
         _write_atomic(self._path("done", batch_id), outcome, text)
+        if outcome.get("status") == "failed":
+            open(self._path("failed", batch_id), "w").close()
         self.release(batch_id)
 
     def text(self, batch_id: int) -> str:
@@ -153,6 +156,10 @@ class Ledger:
     def outcome(self, batch_id: int) -> dict[str, Any] | None:
         return _read(self._path("done", batch_id))
 
+    def counts(self) -> tuple[int, int]:
+        """(finished, failed) mini-batches, from directory listings only: cheap enough to poll."""
+        return len(_ids(os.path.join(self.root, "done"))), len(_ids(os.path.join(self.root, "failed")))
+
     def outcomes(self) -> dict[int, dict[str, Any]]:
         """Every finished mini-batch's outcome, by id."""
         found = {}
@@ -162,6 +169,10 @@ class Ledger:
                 if outcome is not None:
                     found[int(name)] = outcome
         return found
+
+
+def _ids(folder: str) -> list[str]:
+    return [name for name in os.listdir(folder) if name.isdigit()]
 
 
 __all__ = ["Ledger", "pid_alive"]

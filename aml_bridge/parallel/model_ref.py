@@ -15,7 +15,7 @@ from typing import Any
 from ..pipeline.errors import PipelineDefinitionError
 
 _NAME = r"[A-Za-z0-9][\w\-.]*"
-_MODELS = re.compile(rf"^models:/(?:{_NAME}(?:/[^/\s]+|@[\w\-]+)|m-[0-9a-f]+)(?:/.*)?$")
+_MODELS = re.compile(rf"^models:/(?:{_NAME}(?:/[^/\s]+|@[\w\-]+)|m-[0-9a-f]+)$")
 _RUNS = re.compile(r"^runs:/[0-9A-Za-z_\-]+/\S+$")
 _AZUREML = re.compile(rf"^azureml:(?P<name>{_NAME}?)(?::(?P<version>[^:@\s]+)|@(?P<label>[\w\-]+))?$")
 

@@ -1,14 +1,13 @@
 """`ParallelTask(type='model')` around the driver: fetch and check the model once, score mini-batches.
 
-Before any worker starts, `prepared_model` downloads the model into the work folder, reads its
-signature and checks it against the input (every tabular file's columns, or the file-input
-contract) and loads it once, so a mismatch or an unloadable model fails the step at once
-(naming the columns) instead of failing every mini-batch or every worker's init(). That load
-also leaves MLflow and the flavour's libraries imported in the supervisor, so the forked workers'
-own `load_model` only deserialises. The download runs in a short-lived child process: MLflow's
-artifact thread pool must not live in the supervisor that forks the workers.
-MLflow and pandas are imported only here, only for model steps.
-"""
+Before any mini-batch runs, the model is downloaded into the step's work folder (once: by the
+prepare task on Airflow, else by the first node) and its signature is checked against the input
+(every tabular file's columns, or the file-input contract), so a mismatch fails the step at once,
+naming the columns, instead of failing every mini-batch. Each node then loads it once in its
+supervisor (`prepared_model`): an unloadable model fails before any worker starts, and MLflow and
+the flavour's libraries stay imported there, so the forked workers' own `load_model` only
+deserialises. A supervisor downloads in a short-lived child: MLflow's artifact thread pool must
+not live in a process that forks workers. MLflow and pandas are imported only for model steps."""
 
 from __future__ import annotations
 
@@ -29,43 +28,107 @@ FILE_COLUMN = "file"  # file input: the output row starts with the file's path
 _FILE_TYPES = ("string", "binary")  # a file-input model takes paths or bytes
 
 
-class ModelInputError(UserErrorException):
+class ModelInputError(UserErrorException, ValueError):
     """The model cannot score this step's input (signature mismatch, not an MLflow model)."""
 
 
 @contextmanager
 def prepared_model(settings: ParallelSettings, batches: list[manifest.MiniBatch], work_dir: str,
                    env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """The workers' extra environment (the local model path); {} for a step that is not a model step."""
+    """A node's pre-flight: the workers' extra environment (the local model path); {} if not a model step.
+
+    Fetches (once per work folder) and checks the model, then loads it once in this process.
+    """
     if settings.model is None:
         yield {}
         return
     import mlflow.artifacts  # noqa: F401 - imported once here: the download child and the workers inherit it
     import mlflow.pyfunc
 
-    folder = tempfile.mkdtemp(prefix="model.", dir=work_dir)
+    path = check_model(settings, batches, work_dir, _tracking_uri(env), in_child=True)
     try:
-        path = _mlmodel_root(settings.model, _in_child(_download, settings.model, folder, env))
-        check_input(settings, batches, path)
+        mlflow.pyfunc.load_model(path)  # fails now, not in every worker; the flavour's imports are inherited
+    except Exception as exc:
+        raise ModelInputError(f"model {settings.model} cannot be loaded with mlflow.pyfunc.load_model: "
+                              f"{type(exc).__name__}: {exc}") from exc
+    yield {MODEL_PATH_ENV: path}
+
+
+def check_model(settings: ParallelSettings, batches: list[manifest.MiniBatch], work_dir: str,
+                tracking_uri: str, in_child: bool = False) -> str:
+    """Fetch the model into `work_dir/model` (unless an earlier phase did) and check it fits the input.
+
+    `in_child`: download in a forked child, for a process that forks workers afterwards.
+    """
+    uri = settings.model or ""
+    target = os.path.join(work_dir, "model")
+    if not os.path.isdir(target):
+        folder = tempfile.mkdtemp(prefix="model.", dir=work_dir)
         try:
-            mlflow.pyfunc.load_model(path)  # fails now, not in every worker; the flavour's imports are inherited
-        except Exception as exc:
-            raise ModelInputError(f"model {settings.model} cannot be loaded with mlflow.pyfunc.load_model: "
-                                  f"{type(exc).__name__}: {exc}") from exc
-        yield {MODEL_PATH_ENV: path}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+            (_in_child if in_child else _call_here)(_download, uri, folder, tracking_uri)
+            os.rename(folder, target)  # atomic: another node that got there first wins
+        except OSError:
+            if not os.path.isdir(target):
+                raise
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    path = _mlmodel_root(uri, target)
+    check_input(settings, batches, path)
+    return path
 
 
-def _download(uri: str, folder: str, env: dict[str, str]) -> str:
-    import mlflow.artifacts
-
+def _tracking_uri(env: dict[str, str]) -> str:
     from .. import settings as workspace_settings
 
-    os.environ.update(env)
-    tracking_uri = workspace_settings.from_environment().tracking_uri
-    return mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder, tracking_uri=tracking_uri,
-                                               registry_uri=tracking_uri)
+    return env.get("MLFLOW_TRACKING_URI") or workspace_settings.from_environment().tracking_uri
+
+
+def _download(uri: str, folder: str, tracking_uri: str) -> str:
+    import mlflow.artifacts
+
+    return mlflow.artifacts.download_artifacts(artifact_uri=_storage_uri(uri, tracking_uri), dst_path=folder,
+                                               tracking_uri=tracking_uri)
+
+
+def _storage_uri(uri: str, tracking_uri: str) -> str:
+    """Where a `models:/` or `runs:/` URI's files are, asked of this store's client.
+
+    MLflow's own resolvers read the process-global registry URI (3.17), which need not be the
+    workspace's; a registered version's source may itself be a `models:/<model id>` URI.
+    """
+    from mlflow import MlflowClient
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    for _ in range(3):
+        if uri.startswith("runs:/"):
+            return _run_storage_uri(client, *uri[len("runs:/"):].partition("/")[::2])
+        if not uri.startswith("models:/"):
+            return uri
+        found = get_model_name_and_version(client, uri)
+        uri = (client.get_logged_model(found[0]).artifact_location if len(found) == 1
+               else client.get_model_version_download_uri(*found))
+    return uri
+
+
+def _run_storage_uri(client: Any, run_id: str, path: str) -> str:
+    """The run's logged model named by the path's first part (MLflow 3 `log_model`), else the run's artifact."""
+    from mlflow.utils.uri import append_to_uri_path
+
+    run = client.get_run(run_id)
+    name, _, rest = path.partition("/")
+    models = client.search_logged_models(experiment_ids=[run.info.experiment_id], filter_string=f"name = '{name}'")
+    model = next((m for m in models if m.source_run_id == run_id), None)
+    if model is None:
+        return append_to_uri_path(run.info.artifact_uri, path)  # a missing path is named by the download
+    return append_to_uri_path(model.artifact_location, rest) if rest else model.artifact_location
+
+
+def _call_here(function: Any, *args: Any) -> Any:
+    try:
+        return function(*args)
+    except Exception as exc:
+        raise ModelInputError(f"cannot download model {args[0]}: {type(exc).__name__}: {exc}") from exc
 
 
 def _call(send: Any, function: Any, args: tuple[Any, ...]) -> None:
@@ -93,15 +156,14 @@ def _in_child(function: Any, *args: Any) -> Any:
 
 
 def _mlmodel_root(uri: str, path: str) -> str:
-    """The folder with the `MLmodel` file (aml-bridge keeps a registered folder under its own name)."""
-    if os.path.isfile(os.path.join(path, "MLmodel")):
-        return path
-    nested = [os.path.join(path, d) for d in sorted(os.listdir(path)) if os.path.isdir(os.path.join(path, d))]
-    found = [d for d in nested if os.path.isfile(os.path.join(d, "MLmodel"))]
-    if len(found) != 1:
-        raise ModelInputError(f"model {uri} is not an MLflow model (no MLmodel file): type='model' scores "
-                              "models saved with mlflow.<flavour>.log_model or save_model")
-    return found[0]
+    """The shallowest folder with an `MLmodel` file (downloads nest; aml-bridge keeps a registered folder
+    under its own name)."""
+    found = sorted((folder.count(os.sep), folder) for folder, _, names in os.walk(path) if "MLmodel" in names)
+    if not found or (len(found) > 1 and found[0][0] == found[1][0]):
+        raise ModelInputError(f"model {uri} is not an MLflow model ({'no' if not found else 'more than one'} "
+                              "MLmodel file): type='model' scores models saved with mlflow.<flavour>.log_model "
+                              "or save_model")
+    return found[0][1]
 
 
 def _load_meta(path: str) -> Any:
@@ -197,4 +259,5 @@ def _predictions(predicted: Any, rows: int) -> Any:
     return frame.reset_index(drop=True)
 
 
-__all__ = ["FILE_COLUMN", "MODEL_PATH_ENV", "ModelInputError", "check_input", "prepared_model", "score"]
+__all__ = ["FILE_COLUMN", "MODEL_PATH_ENV", "ModelInputError", "check_input", "check_model", "prepared_model",
+           "score"]

@@ -207,7 +207,15 @@ def main(spec: WorkerSpec, conn: Any, stop: Any) -> None:
         raise SystemExit(3) from None
     worker.loop()
     worker.finish()
+    _flush_metrics()
     conn.send(("exit", os.getpid()))
+
+
+def _flush_metrics() -> None:
+    """`run.log` calls of the entry script: a forked worker ends by `os._exit`, so atexit never runs."""
+    writer = sys.modules.get("aml_bridge.writer")
+    if writer is not None:
+        writer.flush_all()
 
 
 __all__ = ["MiniBatchContext", "WorkerSpec", "failed_outcome", "format_lines", "import_entry_script", "main"]

@@ -8,8 +8,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from aml_bridge.data import OutputFileDatasetConfig
 from aml_bridge.parallel import ParallelRunStep, ParallelSettings
 from aml_bridge.pipeline import Pipeline, PipelineData, PipelineParameter, PipelinePlan, PythonScriptStep
@@ -114,12 +112,22 @@ def test_tabular_plan_counts_bytes(ws, src, table, make_config) -> None:
     assert (plan.extra["output"], plan.extra["output_action"], plan.outputs) == (None, "summary_only", [])
 
 
-def test_dag_build_fails_naming_the_step_and_its_kind(ws, src, files, make_config) -> None:
+def test_dag_maps_nodes_between_prepare_and_gather(ws, src, files, make_config) -> None:
+    """Airflow maps over nodes (never mini-batches); the gather task carries the step's task id."""
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
     from airflow_provider.dag_builder import pipeline_dag
 
-    with pytest.raises(ValueError, match=r"Step \[score-step\] has kind 'parallel_run', which no installed plugin "
-                                         r"turns into an Airflow task"):
-        pipeline_dag(_pipeline(ws, src, files, make_config), "parallel_dag")
+    dag = pipeline_dag(_pipeline(ws, src, files, make_config), "parallel_dag")
+    ids = set(dag.task_dict)
+    assert {"score-step__prepare", "score-step__nodes", "score-step"} <= ids
+    nodes = dag.get_task("score-step__nodes")
+    assert isinstance(nodes, MappedOperator) and nodes.partial_kwargs["retries"] >= 1
+    assert dag.get_task("score-step__prepare").upstream_task_ids == {"prep.py"}
+    assert nodes.upstream_task_ids == {"score-step__prepare"}
+    assert dag.get_task("score-step").upstream_task_ids == {"score-step__nodes"}
+    assert dag.get_task("score-step").trigger_rule == "all_done"
+    assert "score-step" in dag.get_task("aml_pipeline_end").upstream_task_ids
 
 
 def test_building_a_parallel_plan_imports_nothing_heavy(tmp_path: Path) -> None:

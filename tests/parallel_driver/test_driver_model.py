@@ -48,14 +48,16 @@ def registry(tmp_path_factory: pytest.TempPathFactory, shared_home: str) -> Simp
     target = (train["a"] + 0.5 * train["b"] - train["c"] > 0).astype(int)
     model = LogisticRegression().fit(train, target)
     signature = infer_signature(train, model.predict(train))
-    mlflow.set_experiment("model_task_registry")
-    with mlflow.start_run() as run:
+    client = mlflow.MlflowClient(uri, uri)
+    experiment = client.get_experiment_by_name("model_task_registry")
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(
+        "model_task_registry", artifact_location=str(tmp_path_factory.mktemp("artifacts")))
+    with mlflow.start_run(experiment_id=experiment_id) as run:
         info = mlflow.sklearn.log_model(model, name="model", signature=signature,
                                         registered_model_name="driver_model_clf")
         paths_info = mlflow.pyfunc.log_model(
             name="paths", python_model=_PathLength(),
             signature=infer_signature(pd.DataFrame({"path": ["x"]}), np.array([1])))
-    client = mlflow.MlflowClient(uri, uri)
     client.set_registered_model_alias("driver_model_clf", "champion", info.registered_model_version)
     saved = tmp_path_factory.mktemp("saved") / "clf_model"
     mlflow.sklearn.save_model(model, str(saved), signature=signature)
@@ -125,7 +127,7 @@ def test_signature_mismatch_fails_before_any_mini_batch_naming_the_columns(regis
     ledger = tmp_path / "work" / "ledger"
     assert not os.listdir(ledger / "done") and not os.listdir(ledger / "claim")  # nothing ran
     assert not (tmp_path / "work" / "workers").exists()  # no worker was started
-    assert [p for p in os.listdir(tmp_path / "work") if p.startswith("model.")] == []  # download cleaned up
+    assert [p for p in os.listdir(tmp_path / "work") if p.startswith("model.")] == []  # no partial download left
 
 
 def test_file_input_feeds_paths_to_a_model_that_takes_them(registry, tmp_path) -> None:
@@ -165,7 +167,7 @@ def test_bad_rows_fail_their_mini_batch_with_retries_and_thresholds(registry, tm
 
 
 
-def test_preflight_keeps_the_supervisor_single_threaded_and_cleans_up(registry, tmp_path) -> None:
+def test_preflight_keeps_the_supervisor_single_threaded_and_fetches_once(registry, tmp_path) -> None:
     """The workers are forked from the supervisor: the pre-flight must leave no thread behind in it."""
     import threading
 
@@ -174,12 +176,16 @@ def test_preflight_keeps_the_supervisor_single_threaded_and_cleans_up(registry, 
     path = tmp_path / "rows.csv"
     _table(10).to_csv(path, index=False)
     settings_ = _settings(f"models:/driver_model_clf/{registry.version}")
+    batches = build("tabular", [str(path)], 1024)
     before = threading.active_count()
-    with prepared_model(settings_, build("tabular", [str(path)], 1024), str(tmp_path), {"MLFLOW_TRACKING_URI":
-                                                                                        registry.uri}) as env:
+    with prepared_model(settings_, batches, str(tmp_path), {"MLFLOW_TRACKING_URI": registry.uri}) as env:
+        assert env[MODEL_PATH_ENV].startswith(str(tmp_path / "model"))  # in the work folder
         assert os.path.isfile(os.path.join(env[MODEL_PATH_ENV], "MLmodel"))
         assert threading.active_count() == before
-    assert not os.path.exists(env[MODEL_PATH_ENV])
+    # another node (or a retry) on the same work folder uses that copy: no store needed any more
+    with prepared_model(settings_, batches, str(tmp_path), {"MLFLOW_TRACKING_URI": "sqlite:////nonexistent/x.db"}
+                        ) as again:
+        assert again == env
 
 
 def test_a_model_that_cannot_load_fails_before_any_worker(registry, tmp_path) -> None:
@@ -204,3 +210,4 @@ def _signature(model: Any) -> Any:
 
     table = _table(5)
     return infer_signature(table, model.predict(table))
+
