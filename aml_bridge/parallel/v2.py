@@ -355,6 +355,9 @@ def _task_code(label: str, node: Parallel) -> tuple[str, str, str | None]:
         if task.model is None:
             raise _fail(label, "task type 'model' needs model= (models:/<name>/<version>, runs:/<run_id>/<path>, "
                                "azureml:<name>:<version> or a Model)")
+        if not task.append_row_to:
+            raise _fail(label, "task type 'model' needs append_row_to='${{outputs.<name>}}': the predictions are "
+                               "its only output")
         try:
             uri = model_uri(task.model)
         except ModelReferenceError as exc:

@@ -19,8 +19,8 @@ def _model_node(model, **task):
     return parallel_run_function(
         name="score", inputs={"rows": Input(type="mltable", mode="direct")}, outputs={"scores": Output()},
         input_data="${{inputs.rows}}",
-        task=ParallelTask(type="model", model=model, append_row_to="${{outputs.scores}}",
-                          environment="azureml:sklearn-env:2", **task))
+        task=ParallelTask(type="model", model=model, **{"append_row_to": "${{outputs.scores}}", **task},
+                          environment="azureml:sklearn-env:2"))
 
 
 @pytest.mark.parametrize(("reference", "uri"), [
@@ -86,6 +86,7 @@ def test_program_arguments_of_a_model_step_reach_the_driver(src) -> None:
     ({"model": "wine"}, r"Parallel \[score\]: task\.model 'wine' is not a model reference"),
     ({"model": "models:/wine/1", "entry_script": "score.py"}, r"scores the model without user code"),
     ({"model": "models:/wine/1", "code": "."}, r"drop entry_script/code"),
+    ({"model": "models:/wine/1", "append_row_to": None}, r"needs append_row_to=.*the predictions are its only"),
 ])
 def test_invalid_model_tasks_fail_when_planned(src, task, message) -> None:
     model = task.pop("model")
@@ -97,6 +98,7 @@ def test_invalid_model_tasks_fail_when_planned(src, task, message) -> None:
 def test_planning_a_model_step_imports_no_mlflow(src) -> None:
     code = ("import sys\nfrom aml_bridge.parallel import *\n"
             "n = parallel_run_function(name='s', inputs={'r': Input(type='mltable')}, input_data='${{inputs.r}}',"
-            " task=ParallelTask(type='model', model='azureml:wine:1'))\n"
+            " outputs={'s': Output()}, task=ParallelTask(type='model', model='azureml:wine:1',"
+            " append_row_to='${{outputs.s}}'))\n"
             "n._plan_extra()\nassert 'mlflow' not in sys.modules and 'pandas' not in sys.modules, sorted(sys.modules)\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=src)

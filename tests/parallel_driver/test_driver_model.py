@@ -34,6 +34,13 @@ class _PathLength(mlflow.pyfunc.PythonModel):
         return [os.path.getsize(p) for p in model_input["path"]]
 
 
+class _ByteSum(mlflow.pyfunc.PythonModel):
+    """A pyfunc model over file contents: the sum of the bytes (its signature takes a binary column)."""
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> list[int]:
+        return [sum(content) for content in model_input["content"]]
+
+
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory, shared_home: str) -> SimpleNamespace:
     """Register once per module: a classifier (models:/, alias, runs:/), a local-folder `Model` and a paths model."""
@@ -58,6 +65,12 @@ def registry(tmp_path_factory: pytest.TempPathFactory, shared_home: str) -> Simp
         paths_info = mlflow.pyfunc.log_model(
             name="paths", python_model=_PathLength(),
             signature=infer_signature(pd.DataFrame({"path": ["x"]}), np.array([1])))
+        bytes_info = mlflow.pyfunc.log_model(
+            name="bytes", python_model=_ByteSum(),
+            signature=infer_signature(pd.DataFrame({"content": [b"x"]}), np.array([1])))
+        saved_in_run = tmp_path_factory.mktemp("in_run") / "model"
+        mlflow.sklearn.save_model(model, str(saved_in_run), signature=signature)
+        mlflow.log_artifacts(str(saved_in_run), "outputs/model")  # a plain run artifact, as run.upload_folder does
     client.set_registered_model_alias("driver_model_clf", "champion", info.registered_model_version)
     saved = tmp_path_factory.mktemp("saved") / "clf_model"
     mlflow.sklearn.save_model(model, str(saved), signature=signature)
@@ -65,7 +78,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory, shared_home: str) -> Simp
     local = Model.register(ws, model_path=str(saved), model_name="driver_model_local")
     mlflow.set_tracking_uri(None)
     return SimpleNamespace(uri=uri, model=model, run_id=run.info.run_id, version=info.registered_model_version,
-                           local=local, paths_uri=paths_info.model_uri)
+                           local=local, paths_uri=paths_info.model_uri, bytes_uri=bytes_info.model_uri)
 
 
 def _settings(model: Any, kind: str = "tabular", **node: Any) -> Any:
@@ -106,7 +119,7 @@ def test_registered_model_scores_100k_rows_exactly_like_predict(registry, tmp_pa
 
 
 @pytest.mark.parametrize("reference", ["azureml:driver_model_clf:{version}", "models:/driver_model_clf@champion",
-                                       "runs:/{run_id}/model"])
+                                       "runs:/{run_id}/model", "runs:/{run_id}/outputs/model"])
 def test_every_reference_form_loads_the_same_model(registry, tmp_path, reference) -> None:
     table = _table(500, seed=3)
     path = tmp_path / "rows.parquet"
@@ -141,6 +154,19 @@ def test_file_input_feeds_paths_to_a_model_that_takes_them(registry, tmp_path) -
     assert summary.status == "Completed", summary
     with open(summary.output_file) as fh:
         assert fh.read().splitlines() == [f"{p} {i + 1}" for i, p in enumerate(paths)]
+
+
+def test_file_input_feeds_bytes_to_a_model_that_takes_them(registry, tmp_path) -> None:
+    folder = tmp_path / "blobs"
+    folder.mkdir()
+    paths = []
+    for i in range(4):
+        (folder / f"{i}.bin").write_bytes(bytes([i, 2 * i, 250]))
+        paths.append(str(folder / f"{i}.bin"))
+    summary = _drive(_settings(registry.bytes_uri, kind="file"), paths, tmp_path, registry.uri, processes=1)
+    assert summary.status == "Completed", summary
+    with open(summary.output_file) as fh:
+        assert fh.read().splitlines() == [f"{p} {3 * i + 250}" for i, p in enumerate(paths)]  # the path, not the bytes
 
 
 def test_file_input_to_a_tabular_model_fails_at_once(registry, tmp_path) -> None:
