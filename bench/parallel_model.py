@@ -49,7 +49,7 @@ def _estimator(kind: str, trees: int) -> tuple[object, int, dict[str, object]]:
     return SVC(), 6_000, {}
 
 
-def setup(home: str, rows: int, kind: str, trees: int) -> None:
+def setup(home: str, rows: int, kind: str, trees: int, train_rows: int | None) -> None:
     """Register the model and write the input CSV (in a process of its own: MLflow leaves threads)."""
     import mlflow
     import mlflow.sklearn
@@ -58,8 +58,8 @@ def setup(home: str, rows: int, kind: str, trees: int) -> None:
     from mlflow.models import infer_signature
 
     rng = np.random.default_rng(0)
-    model, train_rows, options = _estimator(kind, trees)
-    train = pd.DataFrame(rng.normal(size=(train_rows, len(COLUMNS))), columns=COLUMNS)
+    model, default_rows, options = _estimator(kind, trees)
+    train = pd.DataFrame(rng.normal(size=(train_rows or default_rows, len(COLUMNS))), columns=COLUMNS)
     target = (train["x0"] * train["x1"] + np.sin(train["x2"]) > 0).astype(int)
     model.fit(train, target)
     mlflow.set_tracking_uri(_uri(home))
@@ -133,18 +133,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--model", choices=["svc", "forest"], default="svc")
     parser.add_argument("--trees", type=int, default=200, help="forest only")
+    parser.add_argument("--train-rows", type=int, help="training rows (svc: 6000; its predict cost grows with them)")
     parser.add_argument("--mini-batch-size", default="1mb")
     parser.add_argument("--case", choices=["setup", "driver", "baseline"])
     parser.add_argument("--home")
     args = parser.parse_args()
     if args.case:
-        cases = {"setup": lambda: setup(args.home, args.rows, args.model, args.trees) or {},
+        cases = {"setup": lambda: setup(args.home, args.rows, args.model, args.trees, args.train_rows) or {},
                  "driver": lambda: driver(args.home, args.processes, args.mini_batch_size),
                  "baseline": lambda: baseline(args.home)}
         print(json.dumps(cases[args.case]()))
         return
     home = tempfile.mkdtemp(prefix="bench-parallel-model-")
-    _child("setup", home, "--rows", str(args.rows), "--model", args.model, "--trees", str(args.trees))
+    _child("setup", home, "--rows", str(args.rows), "--model", args.model, "--trees", str(args.trees),
+           *(["--train-rows", str(args.train_rows)] if args.train_rows else []))
     drives, bases = [], []
     for _ in range(args.repeats):
         drives.append(_child("driver", home, "--processes", str(args.processes),
@@ -155,7 +157,7 @@ def main() -> None:
     runs_d = ", ".join(f"{d['seconds']:.2f}" for d in drives)
     runs_b = ", ".join(f"{b['seconds']:.2f}" for b in bases)
     read_s = statistics.median(b["read_seconds"] for b in bases)
-    print(f"model={args.model} rows={args.rows} processes={args.processes} "
+    print(f"model={args.model} train_rows={args.train_rows or 'default'} rows={args.rows} processes={args.processes} "
           f"mini_batches={drives[0]['mini_batches']} repeats={args.repeats} (medians)")
     print(f"driver  : {drive_s:7.2f} s {args.rows / drive_s:10,.0f} rows/s (runs: {runs_d})")
     print(f"predict : {base_s:7.2f} s {args.rows / base_s:10,.0f} rows/s (runs: {runs_b}; "
