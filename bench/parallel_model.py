@@ -82,13 +82,15 @@ def driver(home: str, processes: int, mini_batch_size: str) -> dict[str, float]:
         task=ParallelTask(type="model", model="azureml:bench_model:1", append_row_to="${{outputs.scores}}"))
     settings = plan_settings(node)
     work = tempfile.mkdtemp(dir=home, prefix="work.")
+    cpu = _cpu()
     start = time.perf_counter()
     batches = build(settings.input_kind, [os.path.join(home, "rows.csv")], settings.mini_batch_size)
     summary = run_parallel(settings, batches, work, os.path.join(work, "out"), processes,
                            env={"MLFLOW_TRACKING_URI": _uri(home)})
     seconds = time.perf_counter() - start
+    cpu = _cpu() - cpu
     assert summary.status == "Completed", summary
-    return {"seconds": seconds, "rows": summary.succeeded_items, "mini_batches": summary.total,
+    return {"seconds": seconds, "cpu": cpu, "rows": summary.succeeded_items, "mini_batches": summary.total,
             "scoring_seconds": _scoring_seconds(os.path.join(work, "ledger", "done"))}
 
 
@@ -112,11 +114,21 @@ def baseline(home: str) -> dict[str, float]:
     start = time.perf_counter()
     table = pd.read_csv(os.path.join(home, "rows.csv"))
     read = time.perf_counter() - start
+    cpu = _cpu()
     start = time.perf_counter()
     predicted = model.predict(table)
     seconds = time.perf_counter() - start
+    cpu = _cpu() - cpu
     assert len(predicted) == len(table)
-    return {"seconds": seconds, "rows": len(table), "read_seconds": read}
+    return {"seconds": seconds, "cpu": cpu, "rows": len(table), "read_seconds": read}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the workers): contention does not change it."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _child(case: str, home: str, *args: str) -> dict[str, float]:
@@ -164,6 +176,11 @@ def main() -> None:
           f"reading the CSV took another {read_s:.2f} s)")
     scoring_s = statistics.median(d["scoring_seconds"] for d in drives)
     print(f"ratio driver/predict rows per second: {base_s / drive_s:.2f}x (target >= 0.8x)")
+    drive_cpu = statistics.median(d["cpu"] for d in drives)
+    base_cpu = statistics.median(b["cpu"] for b in bases)
+    print(f"CPU seconds (all processes; unaffected by other load): driver {drive_cpu:.2f}, predict {base_cpu:.2f} "
+          f"-> the driver's extra CPU is {drive_cpu - base_cpu:.2f} s; with 2 idle cores its wall time would be "
+          f"about max(fixed part, CPU / 2)")
     print(f"of the driver's time, {drive_s - scoring_s:.2f} s is before the first mini-batch starts or after the "
           f"last ends (MLflow and flavour imports, model download + check + load, worker start, gather); "
           f"scoring phase alone: {args.rows / scoring_s:,.0f} rows/s = {base_s / scoring_s:.2f}x predict")
