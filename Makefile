@@ -30,6 +30,7 @@ lint: venv
 bench: venv
 	$(BIN)/python bench/logging.py
 	$(BIN)/python bench/dag_parse.py examples/pipeline/dag.py --max-overhead-ms 150 --forbid mlflow,boto3,pandas
+	$(BIN)/python bench/parallel.py
 
 # Refresh the pins after changing dependencies (then run `make test` and commit both).
 constraints: venv

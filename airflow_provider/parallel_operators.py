@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator, TaskGroup
-from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from .links import MlflowPipelineRunLink, MlflowRunLink, persist_links
 from .operators import (
@@ -100,6 +100,7 @@ class ParallelNodeOperator(_ParallelStepTask):
 
     def execute(self, context: Any) -> None:
         from aml_bridge.execution import StepFailed
+        from aml_bridge.execution.parallel_steps import StepStopped
 
         prepared = context["ti"].xcom_pull(task_ids=self.step_task_id + PREPARE_SUFFIX, key=PREPARED_KEY)
         execution = self._execution(context)
@@ -107,7 +108,9 @@ class ParallelNodeOperator(_ParallelStepTask):
         persist_links(context, run.get_portal_url(), execution.pipeline_run.get_portal_url())
         try:
             execution.run_node(run, prepared["work_dir"], int(self.node), on_start=self._remember)
-        except StepFailed as exc:
+        except StepStopped as exc:  # a threshold breach: a retry would stop again at once
+            raise AirflowFailException(str(exc)) from None
+        except StepFailed as exc:  # a crash: the retry resumes from the ledger
             raise AirflowException(str(exc)) from None
 
     def _remember(self, process: subprocess.Popen) -> None:

@@ -30,7 +30,8 @@ def main() -> int:
         del os.environ[name]
     HOME.mkdir(exist_ok=True)
     print(f"$ aml-bridge pipeline run {DEFINITION} --log-file {LOG}")
-    print("  (about a minute the first time: Airflow's metadata DB is created, then three step processes run)",
+    print("  (a minute or two the first time: Airflow's metadata DB is created, then three step processes and a\n"
+          "   ParallelRunStep on 2 node tasks x 2 worker processes run)",
           flush=True)
     cli = Path(sys.executable).with_name("aml-bridge")
     done = subprocess.run([str(cli), "pipeline", "run", str(DEFINITION), "--log-file", str(LOG)],
@@ -72,6 +73,9 @@ def show(run_id: str) -> None:
         print(f"\n{reused} of {len(steps)} steps were reused (allow_reuse=True, nothing they depend on changed): "
               f"they finished without running, pointing at the earlier outputs.\nRun them again with "
               f"`aml-bridge pipeline run {DEFINITION} --regenerate-outputs`.")
+    scoring = [s for s in steps if s.name == "batch-score"]
+    if scoring:
+        _show_scores(scoring[0])
     model = Model(ws, MODEL)
     print(f"\nRegistered model {model.name} version {model.version} (run {model.run_id}), tags {model.tags}")
     airflow_home = f"$PWD/{HOME}/airflow"
@@ -86,6 +90,23 @@ def show(run_id: str) -> None:
     print(f"  Step data   {HOME}/datastores/workspaceblobstore/azureml/<step run id>/<output name>")
     print(f"  Runs        .venv/bin/aml-bridge runs show {pipeline_run.id}")
     print(f"  Full log    {LOG} (Airflow's dag.test output)")
+
+
+def _show_scores(step) -> None:
+    """The ParallelRunStep's gathered append_row output and its summary (logs/job_result.txt)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(step.get_output_data("scores").download(tmp))
+        lines = (folder / "scores.txt").read_text().splitlines()
+        step.download_file("logs/job_result.txt", tmp)
+        result = (Path(tmp) / "job_result.txt").read_text().splitlines()
+    print(f"\nParallelRunStep batch-score: {len(lines)} held-out rows scored, lines 'target predicted confidence':")
+    for line in lines[:3]:
+        print(f"    {line}")
+    print("    ...")
+    for line in result[:3]:
+        print(f"    {line}")
 
 
 def _values(label: str, values: dict) -> None:

@@ -6,6 +6,7 @@ One cluster serves every check of this module (it costs ~30 s to start).
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 import time
@@ -43,6 +44,53 @@ SLEEPER = textwrap.dedent('''
 ''')
 
 
+CRASH_DAG = "aml_parallel_crash"
+CRASH_DAG_FILE = textwrap.dedent('''
+    """A ParallelRunStep on 2 nodes x 2 processes whose entry script SIGKILLs its node's Airflow task once."""
+    import os
+
+    from aml_bridge import Workspace
+    from aml_bridge.data import Dataset
+    from aml_bridge.parallel import ParallelRunConfig, ParallelRunStep
+    from aml_bridge.pipeline import Pipeline, PipelineData
+    from aml_bridge.train import Environment
+    from airflow_provider import pipeline_dag
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    ws = Workspace.from_config()
+    config = ParallelRunConfig(environment=Environment("crash"), entry_script="crash_score.py",
+                               source_directory=os.path.join(here, "crash"), error_threshold=-1,
+                               output_action="append_row", compute_target="cpu", node_count=2,
+                               process_count_per_node=2, mini_batch_size=2, run_invocation_timeout=60,
+                               environment_variables={"CRASH_DIR": here})
+    out = PipelineData("lines", datastore=ws.get_default_datastore())
+    step = ParallelRunStep("crash-score", config, inputs=[Dataset.File.from_files(os.path.join(here, "crash_data"))
+                           .as_named_input("files")], output=out, allow_reuse=False)
+    dag = pipeline_dag(Pipeline(ws, [step]), dag_id="aml_parallel_crash")
+''')
+
+CRASH_SCORE = textwrap.dedent('''
+    import json, os, signal, time
+
+    def _note(**kw):
+        with open(os.path.join(os.environ["CRASH_DIR"], "crash_side.log"), "a") as fh:
+            fh.write(json.dumps({"node": os.environ.get("AML_BRIDGE_NODE_ID"), **kw}) + "\\n")
+
+    def run(mini_batch):
+        names = [os.path.basename(p) for p in mini_batch]
+        _note(event="run", files=names)
+        marker = os.path.join(os.environ["CRASH_DIR"], "crashed")
+        if "f17.txt" in names and not os.path.exists(marker):
+            open(marker, "w").close()
+            with open(f"/proc/{os.getppid()}/stat") as fh:  # worker -> node driver -> the Airflow task
+                task_pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            os.kill(task_pid, signal.SIGKILL)
+            time.sleep(60)
+        time.sleep(0.1)
+        return names
+''')
+
+
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e-home")
@@ -56,8 +104,14 @@ def cluster(tmp_path_factory, home):
     (dags / "sleeper").mkdir(parents=True)
     (dags / "sleeper" / "sleeper.py").write_text(SLEEPER)
     (dags / "kill_check.py").write_text(KILL_DAG_FILE)
+    (dags / "crash").mkdir()
+    (dags / "crash" / "crash_score.py").write_text(CRASH_SCORE)
+    (dags / "crash_data").mkdir()
+    for i in range(40):
+        (dags / "crash_data" / f"f{i:02d}.txt").write_text(str(i))
+    (dags / "parallel_crash.py").write_text(CRASH_DAG_FILE)
     with AirflowCluster(tmp / "cluster", dags, {"AML_BRIDGE_HOME": str(home)},
-                        dag_ids=("aml_example_pipeline", KILL_DAG)) as running:
+                        dag_ids=("aml_example_pipeline", KILL_DAG, CRASH_DAG)) as running:
         yield running
 
 
@@ -79,8 +133,15 @@ def test_example_pipeline_under_the_scheduler(cluster, ws):
     assert pipeline_run.get_status() == "Completed"
     assert pipeline_run.get_tags()["dataset"] == "sklearn-wine"  # the definition's submit(tags=...)
     steps = {s.name: s for s in pipeline_run.get_steps()}
-    assert set(steps) == {"prepare", "train", "evaluate"}
+    assert set(steps) == {"prepare", "train", "evaluate", "batch-score"}
     assert all(s.get_status() == "Completed" for s in steps.values())
+    # the ParallelRunStep: 2 mapped node tasks under the real scheduler, every held-out row scored once
+    nodes = cluster.api("GET", f"/api/v2/dags/aml_example_pipeline/dagRuns/{run_id}/taskInstances"
+                               "?task_id=batch-score__nodes")
+    mapped = [t for t in nodes["task_instances"] if t["task_id"] == "batch-score__nodes"]
+    assert sorted(t["map_index"] for t in mapped) == [0, 1] and {t["state"] for t in mapped} == {"success"}
+    scores = steps["batch-score"].get_output_data("scores").download(str(ws.config.home) + "/scores", overwrite=True)
+    assert len((Path(scores) / "scores.txt").read_text().splitlines()) == steps["prepare"].get_metrics()["test_rows"]
     assert steps["evaluate"].get_metrics()["accuracy"] > 0.5
     assert steps["prepare"].get_metrics()["test_size"] == 0.4  # the conf reached the step
     prepared = steps["prepare"].get_output_data("prepared_data")
@@ -112,3 +173,22 @@ def test_killed_task_ends_its_run_canceled(cluster, ws):
     assert step_run.get_status() == "Canceled", cluster.diagnostics()
     assert cluster.wait(KILL_DAG, run_id, timeout=180) == "failed"
     assert _pipeline_run(ws, KILL_DAG, run_id).get_status() == "Failed"
+
+
+def test_sigkilled_node_task_is_retried_and_resumes(cluster, ws):
+    """SIGKILL the Airflow task of one node mid-step: Airflow retries it, the retry resumes from the ledger."""
+    dags = Path(cluster.dags_folder)
+    run_id = cluster.trigger(CRASH_DAG)
+    assert cluster.wait(CRASH_DAG, run_id, timeout=600) == "success", cluster.diagnostics()
+    assert (dags / "crashed").exists()
+    found = cluster.api("GET", f"/api/v2/dags/{CRASH_DAG}/dagRuns/{run_id}/taskInstances?task_id=crash-score__nodes")
+    tries = {t["map_index"]: t["try_number"] for t in found["task_instances"] if t["task_id"] == "crash-score__nodes"}
+    assert sorted(tries) == [0, 1] and max(tries.values()) == 2  # the killed node ran again
+    step = next(iter(_pipeline_run(ws, CRASH_DAG, run_id).get_steps()))
+    assert step.get_status() == "Completed"
+    lines = (Path(step.get_output_data("lines").download(str(ws.config.home) + "/crash-out", overwrite=True))
+             / "parallel_run_step.txt").read_text().splitlines()
+    assert sorted(lines) == [f"f{i:02d}.txt" for i in range(40)]  # every line exactly once
+    runs = [tuple(json.loads(line)["files"]) for line in (dags / "crash_side.log").read_text().splitlines()]
+    rerun = {batch for batch in runs if runs.count(batch) > 1}
+    assert ("f16.txt", "f17.txt") in rerun and len(rerun) <= 2  # only what the killed node had in flight

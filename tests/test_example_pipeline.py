@@ -66,7 +66,7 @@ def test_run_tree_and_metrics(ws, example_run):
     pipeline_run = Run.get(ws, example_run)
     assert pipeline_run.type == "azureml.PipelineRun" and pipeline_run.get_status() == "Completed"
     steps = _steps(pipeline_run)
-    assert set(steps) == {"prepare", "train", "evaluate"}
+    assert set(steps) == {"prepare", "train", "evaluate", "batch-score"}
     assert all(s.get_status() == "Completed" and s.parent.id == pipeline_run.id for s in steps.values())
     starts = [steps[n]._record.start_time for n in ("prepare", "train", "evaluate")]
     assert starts == sorted(starts)
@@ -96,6 +96,23 @@ def test_run_tree_and_metrics(ws, example_run):
     assert tags["model_quality"] == "good" and tags["airflow.dag_id"] == EXPERIMENT
     assert tags["dataset"] == "sklearn-wine"  # the definition's submit(tags=...)
     assert steps["train"].get_tags()["airflow.task_id"] == "train"
+
+
+def test_batch_score_step_scores_every_held_out_row_once(ws, example_run, tmp_path):
+    """The ParallelRunStep: tabular mini-batches of the holdout, 2 nodes x 2 processes, append_row."""
+    steps = _steps(Run.get(ws, example_run))
+    score = steps["batch-score"]
+    folder = Path(score.get_output_data("scores").download(str(tmp_path)))
+    lines = (folder / "scores.txt").read_text().splitlines()
+    holdout = pd.read_csv(Path(steps["prepare"].get_output_data("holdout").download(str(tmp_path))) / "holdout.csv")
+    assert len(lines) == len(holdout) == 45
+    scored = pd.read_csv(folder / "scores.txt", sep=" ", header=None, names=["target", "predicted", "confidence"])
+    assert sorted(scored["target"]) == sorted(holdout["target"])  # every held-out row exactly once
+    assert (scored["target"] == scored["predicted"]).mean() > 0.85
+    metrics = score.get_metrics()
+    assert sum(metrics["rows_scored"]) == 45  # run.log from every worker, on the one step run
+    assert metrics["mini_batches_total"][-1] > 1 and metrics["mini_batches_failed"][-1] == 0
+    assert "logs/job_result.txt" in score.get_file_names()
 
 
 def test_registered_model_predicts(ws, example_run, tmp_path):
@@ -138,7 +155,8 @@ print(json.dumps({{"dag_id": dag.dag_id, "tasks": sorted(dag.task_ids), "params"
     built = json.loads(done.stdout.strip().splitlines()[-1])
     assert built["heavy"] == []
     assert built["dag_id"] == "aml_example_pipeline"
-    assert built["tasks"] == ["aml_pipeline_end", "aml_pipeline_start", "evaluate", "prepare", "train"]
+    assert built["tasks"] == ["aml_pipeline_end", "aml_pipeline_start", "batch-score", "batch-score__nodes",
+                              "batch-score__prepare", "evaluate", "prepare", "train"]
     assert built["params"] == {"test_size": 0.25, "regularization": 1.0}  # PipelineParameter defaults
     assert built["upstream"] == ["prepare", "train"]
     assert built["pool"] == "default_pool"  # compute target cpu-cluster -> pool, from aml-bridge.json

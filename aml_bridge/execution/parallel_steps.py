@@ -69,6 +69,10 @@ class NodeSpec:
         return ParallelSettings.from_extra(self.settings)
 
 
+class StepStopped(StepFailed):
+    """A node stopped the step on purpose (a threshold breach): retrying the node cannot help."""
+
+
 class ParallelStepExecution(StepExecution):
     """One pipeline run's parallel step; `prepare`, `run_node` and `gather` run in different tasks."""
 
@@ -174,7 +178,9 @@ class ParallelStepExecution(StepExecution):
                 upload_attempt_log(run, log_path, NODE_LOG.format(node=node))
         if outcome.returncode != 0:
             result = read_node_result(work_dir, node)
-            why = result.reason if result and result.reason else "".join(outcome.stderr_tail[-5:]).strip()
+            if result is not None and result.reason:
+                raise StepStopped(f"Step [{self.step.task_id}] stopped on node {node}: {result.reason}")
+            why = "".join(outcome.stderr_tail[-5:]).strip()
             raise StepFailed(f"Step [{self.step.task_id}] node {node} failed (exit code {outcome.returncode}): {why}")
 
     # --- gather ---------------------------------------------------------------------------
@@ -312,5 +318,5 @@ def _walk(path: str) -> list[str]:
     return found
 
 
-__all__ = ["NodeSpec", "ParallelStepExecution", "failure_message", "read_node_result", "result_text",
+__all__ = ["NodeSpec", "ParallelStepExecution", "StepStopped", "failure_message", "read_node_result", "result_text",
            "work_dir_of", "write_node_result"]

@@ -17,14 +17,16 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from . import manifest, progress
+from . import worker as W
 from .config import DEFAULT_APPEND_ROW_FILE_NAME, ParallelSettings
 from .ledger import Ledger
 from .model_task import prepared_model
 from .thresholds import Totals, breach, final_breach
-from .worker import WorkerSpec, failed_outcome, len_of, main
+from .worker import WorkerSpec, failed_outcome, len_of, libc, main
 
 POLL = 0.05
 HEARTBEAT = 1.0
+STOP_FILE = "STOP"  # a node that breached a threshold writes the reason; every node stops at its next heartbeat
 
 
 @dataclass
@@ -50,7 +52,18 @@ class _Slot:
     process: Any
     conn: Any
     agent: str
-    current: tuple[int, float] | None = None
+    status: Any  # the worker's shared status (worker.BATCH ...)
+    init_failed: bool = False
+
+    @property
+    def current(self) -> tuple[int, float] | None:
+        """The attempt in flight: (mini-batch id, start time), or None."""
+        batch = int(self.status[W.BATCH])
+        return None if batch < 0 else (batch, self.status[W.STARTED])
+
+    def counts(self) -> Totals:
+        s = self.status
+        return Totals(int(s[W.OK]), int(s[W.FAILED_BATCHES]), int(s[W.FAILED_ITEMS]), int(s[W.SUCCEEDED_ITEMS]))
 
 
 def driver_argv(settings: ParallelSettings, output_path: str | None, processes: int,
@@ -83,18 +96,23 @@ class Supervisor:
     """Starts, watches and replaces the worker processes of one `run_parallel` call."""
 
     def __init__(self, settings: ParallelSettings, spec: WorkerSpec, batches: list[manifest.MiniBatch],
-                 ledger: Ledger, processes: int, start_method: str, node: str = "node0") -> None:
+                 ledger: Ledger, processes: int, start_method: str, node: int = 0) -> None:
         self.settings, self.spec, self.ledger, self.processes = settings, spec, ledger, processes
         self.batches = {b["id"]: b for b in batches}
         self.ctx = multiprocessing.get_context(start_method)
+        libc()  # loaded once here; forked workers inherit it
         self.stop = self.ctx.Event()
-        self.totals = Totals.of(ledger.outcomes().values())
-        self.own = Totals()  # this session's outcomes only, for the progress report
+        self.earlier = Totals.of(ledger.outcomes().values())  # outcomes of earlier sessions
+        self.recorded = Totals()  # outcomes this supervisor wrote for workers it killed or lost
+        self.retired: list[_Slot] = []  # ended workers: their counts still count
         self.node = node
         self.began = time.time()
+        nodes = max(int(settings.node_count or 1), node + 1)
+        self.slot_count = nodes * processes
         self.slots: list[_Slot] = []
         self.started = 0
         self.init_failures = 0
+        self.other_deaths = 0
         self.init_error = ""
         self.reason: str | None = None
 
@@ -102,13 +120,30 @@ class Supervisor:
         agent = f"process{self.started:03d}"
         self.started += 1
         receive, send = self.ctx.Pipe(duplex=False)
+        status = self.ctx.RawArray("d", W.STATUS_SIZE)
+        status[W.BATCH] = -1
         env = {**self.spec.env, "AML_BRIDGE_AGENT_NAME": agent}
-        spec = WorkerSpec(**{**self.spec.__dict__, "env": env})
+        slot = self.node * self.processes + (self.started - 1) % self.processes
+        spec = WorkerSpec(**{**self.spec.__dict__, "env": env, "slot": slot, "slots": self.slot_count})
         # not a daemon: entry scripts may start their own process pools; PDEATHSIG reaps orphans instead
-        process = self.ctx.Process(target=main, args=(spec, send, self.stop), name=agent)
+        process = self.ctx.Process(target=main, args=(spec, send, self.stop, status), name=agent)
         process.start()
         send.close()
-        return _Slot(process, receive, agent)
+        return _Slot(process, receive, agent, status)
+
+    @property
+    def own(self) -> Totals:
+        """This session's outcomes (for the progress report)."""
+        total = Totals(**vars(self.recorded))
+        for slot in self.slots + self.retired:
+            total.merge(slot.counts())
+        return total
+
+    @property
+    def totals(self) -> Totals:
+        total = self.own
+        total.merge(self.earlier)
+        return total
 
     def run(self) -> None:
         try:
@@ -119,11 +154,15 @@ class Supervisor:
                 slot.process.join()
 
     def _supervise(self) -> None:
+        self._check_stopped_elsewhere()
+        if self.stop.is_set():
+            return  # another node already failed the step: start no worker
         self.slots = [self._spawn() for _ in range(self.processes)]
         beat, reported, every = 0.0, time.time(), progress.interval()
         while self.slots:
             if time.time() - beat > HEARTBEAT:
                 self.ledger.heartbeat()
+                self._check_stopped_elsewhere()
                 beat = time.time()
             if time.time() - reported > every:
                 self.report()
@@ -134,12 +173,13 @@ class Supervisor:
                 self._check_timeout(slot)
                 if not slot.process.is_alive():
                     self._reap(slot)
+            self._check_breach()
 
     def report(self) -> None:
         """Write this session's counts and print the step's progress line (the Airflow task log)."""
-        progress.write(self.spec.work_dir, self.ledger.session, self.node, self.began,
+        progress.write(self.spec.work_dir, self.ledger.session, f"node{self.node}", self.began,
                        self.own.succeeded_items, self.own.failed_items)
-        print(progress.collect(self.spec.work_dir, len(self.batches)).line(self.node), flush=True)
+        print(progress.collect(self.spec.work_dir, len(self.batches)).line(f"node{self.node}"), flush=True)
 
     def _drain(self, slot: _Slot) -> None:
         try:
@@ -149,24 +189,36 @@ class Supervisor:
             pass
 
     def _on_message(self, slot: _Slot, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "start":
-            slot.current = (message[1], message[3])
-        elif kind in ("end", "retry"):
-            slot.current = None
-            if kind == "end":
-                self._count(message[2])
-        elif kind == "init_failed":
+        if message[0] == "init_failed":
+            slot.init_failed = True
             self.init_failures += 1
             self.init_error = f"init() failed: {message[1].strip().splitlines()[-1]}"
 
-    def _count(self, outcome: dict[str, Any]) -> None:
-        self.totals.add(outcome)
-        self.own.add(outcome)
+    def _check_breach(self) -> None:
+        if self.stop.is_set():
+            return
         why = breach(self.settings, self.totals)
-        if why and not self.stop.is_set():
-            self.reason = why
-            self.stop.set()
+        if why:
+            self._stop_step(why)
+
+    def _stop_step(self, why: str) -> None:
+        """Stop this node and tell the others (they read `STOP` at their next heartbeat)."""
+        self.reason = why
+        self.stop.set()
+        path = os.path.join(self.spec.work_dir, STOP_FILE)
+        with open(f"{path}.tmp{os.getpid()}", "w") as fh:
+            fh.write(why)
+        os.replace(f"{path}.tmp{os.getpid()}", path)
+
+    def _check_stopped_elsewhere(self) -> None:
+        if self.stop.is_set():
+            return
+        try:
+            with open(os.path.join(self.spec.work_dir, STOP_FILE)) as fh:
+                self.reason = fh.read()
+        except FileNotFoundError:
+            return
+        self.stop.set()
 
     def _check_timeout(self, slot: _Slot) -> None:
         limit = self.settings.run_invocation_timeout
@@ -177,9 +229,12 @@ class Supervisor:
         self._drain(slot)
         self._fail_held(slot, f"run() exceeded run_invocation_timeout of {limit}s")
 
-    def _fail_held(self, slot: _Slot, error: str) -> None:
-        """The attempt a dead worker was in failed: re-queue it, or fail it when its tries are used."""
-        for batch_id in self.ledger.claims_of(slot.process.pid):
+    def _fail_held(self, slot: _Slot, error: str) -> int:
+        """The attempt a dead worker was in failed: re-queue it, or fail it when its tries are used.
+
+        Returns how many mini-batches it held."""
+        held = self.ledger.claims_of(slot.process.pid)
+        for batch_id in held:
             if self.ledger.is_done(batch_id):
                 self.ledger.release(batch_id)
                 continue
@@ -187,21 +242,27 @@ class Supervisor:
             if attempts >= self.settings.run_max_try:
                 outcome = failed_outcome(len_of(self.batches[batch_id]), attempts, error)
                 self.ledger.finish(batch_id, outcome)
-                self._count(outcome)
+                self.recorded.add(outcome)
             else:
                 self.ledger.release(batch_id)
-        slot.current = None
+        slot.status[W.BATCH] = -1
+        return len(held)
 
     def _reap(self, slot: _Slot) -> None:
         self._drain(slot)
         self.slots.remove(slot)
+        self.retired.append(slot)
         code = slot.process.exitcode
         if code == 0:
             return
-        self._fail_held(slot, f"worker process {slot.agent} died (exit code {code})")
+        held = self._fail_held(slot, f"worker process {slot.agent} died (exit code {code})")
+        if not held and not slot.init_failed:
+            self.other_deaths += 1  # outside init() and run(): retrying cannot be charged to a mini-batch
         if self.init_failures >= 3 * self.processes and not self.stop.is_set():
-            self.reason = f"{self.init_error}; gave up after {self.init_failures} init() failures"
-            self.stop.set()
+            self._stop_step(f"{self.init_error}; gave up after {self.init_failures} init() failures")
+        if self.other_deaths >= 3 * self.processes and not self.stop.is_set():
+            self._stop_step(f"worker processes died {self.other_deaths} times outside init() and run() "
+                            f"(last: {slot.agent}, exit code {code}); see its output above")
         if not self.stop.is_set() and self._work_left():
             self.slots.append(self._spawn())
 
@@ -248,7 +309,7 @@ def write_manifest(work_dir: str, mini_batches: list[manifest.MiniBatch]) -> Non
 
 def run_node(settings: ParallelSettings, work_dir: str, output_path: str | None, processes: int,
              env: dict[str, str] | None = None, user_args: list[str] | None = None, start_method: str = "fork",
-             node: str = "0") -> NodeResult:
+             node: int = 0) -> NodeResult:
     """One node's share: workers claim unfinished mini-batches of the manifest in `work_dir` until none is left.
 
     Several nodes (Airflow tasks) may run this at once on one `work_dir`; the ledger gives each
@@ -262,9 +323,9 @@ def run_node(settings: ParallelSettings, work_dir: str, output_path: str | None,
     ledger.heartbeat()
     with prepared_model(settings, batches, work_dir, env or {}) as model_env:
         spec = _spec(settings, work_dir, output_path, processes,
-                     {"AML_BRIDGE_NODE_ID": node, **(env or {}), **model_env}, user_args, manifest_path(work_dir),
-                     ledger)
-        supervisor = Supervisor(settings, spec, batches, ledger, processes, start_method, node=f"node{node}")
+                     {"AML_BRIDGE_NODE_ID": str(node), **(env or {}), **model_env}, user_args,
+                     manifest_path(work_dir), ledger)
+        supervisor = Supervisor(settings, spec, batches, ledger, processes, start_method, node=node)
         supervisor.run()
     supervisor.report()
     return NodeResult(supervisor.reason, supervisor.init_failures, time.time() - began)
@@ -287,16 +348,28 @@ def _spec(settings: ParallelSettings, work_dir: str, output_path: str | None, pr
                       compat_path=compat_path())
 
 
-def gather(batches: list[manifest.MiniBatch], outcomes: dict[int, dict[str, Any]], ledger: Ledger,
-           target: str) -> None:
-    """Concatenate the finished mini-batches' lines in manifest order, atomically (each exactly once)."""
-    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-    tmp = f"{target}.tmp{os.getpid()}"
-    with open(tmp, "w") as out:
+def gather(batches: list[manifest.MiniBatch], ledger: Ledger, target: str | None) -> dict[int, dict[str, Any]]:
+    """Every finished mini-batch's outcome, reading each ledger entry once; with a `target`, their
+    output lines concatenated in manifest order, atomically (each exactly once)."""
+    outcomes: dict[int, dict[str, Any]] = {}
+    out = None
+    if target:
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        out = open(f"{target}.tmp{os.getpid()}", "w")  # noqa: SIM115 - closed below, then renamed
+    try:
         for batch in batches:
-            if outcomes.get(batch["id"], {}).get("status") == "ok":
-                out.write(ledger.text(batch["id"]))
-    os.replace(tmp, target)
+            entry = ledger.entry(batch["id"])
+            if entry is None:
+                continue
+            outcomes[batch["id"]] = entry[0]
+            if out is not None and entry[0].get("status") == "ok":
+                out.write(entry[1])
+    finally:
+        if out is not None:
+            out.close()
+    if target:
+        os.replace(f"{target}.tmp{os.getpid()}", target)
+    return outcomes
 
 
 def summarise(settings: ParallelSettings, work_dir: str, output_path: str | None,
@@ -304,17 +377,16 @@ def summarise(settings: ParallelSettings, work_dir: str, output_path: str | None
     """The step's outcome from the ledger (thresholds re-judged on every mini-batch), output gathered."""
     batches = manifest.read(manifest_path(work_dir))
     ledger = Ledger(os.path.join(work_dir, "ledger"))
-    outcomes = ledger.outcomes()
+    output_file = None
+    if settings.output_action == "append_row" and output_path:
+        output_file = os.path.join(output_path, settings.append_row_file_name or DEFAULT_APPEND_ROW_FILE_NAME)
+    outcomes = gather(batches, ledger, output_file)
     totals = Totals.of(outcomes.values())
     unfinished = len(batches) - len(outcomes)
     stopped = [n.reason for n in nodes if n.reason]
     reason = stopped[0] if stopped else final_breach(settings, totals, len(batches))
     if reason is None and unfinished:
         reason = f"{unfinished} mini-batches did not finish"
-    output_file = None
-    if settings.output_action == "append_row" and output_path:
-        output_file = os.path.join(output_path, settings.append_row_file_name or DEFAULT_APPEND_ROW_FILE_NAME)
-        gather(batches, outcomes, ledger, output_file)
     failed = {i: o.get("error") or "" for i, o in sorted(outcomes.items()) if o["status"] == "failed"}
     wall = max((n.seconds for n in nodes), default=0.0) or progress_seconds(work_dir)
     return Summary(status="Failed" if reason else "Completed", total=len(batches),

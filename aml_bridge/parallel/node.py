@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = NodeSpec.read(work_dir)
     try:
         result = run_node(spec.parallel, work_dir, spec.output_path, spec.processes, user_args=spec.user_args,
-                          node=node)
+                          node=int(node))
     except ModelInputError as exc:  # the model step's pre-flight: nothing ran, the reason names the problem
         result = NodeResult(str(exc), 0, 0.0)
     write_node_result(work_dir, node, result)

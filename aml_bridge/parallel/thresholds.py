@@ -31,6 +31,12 @@ class Totals:
         self.failed_items += outcome["failed_items"]
         self.succeeded_items += outcome["succeeded"]
 
+    def merge(self, other: Totals) -> None:
+        self.ok += other.ok
+        self.failed_batches += other.failed_batches
+        self.failed_items += other.failed_items
+        self.succeeded_items += other.succeeded_items
+
     @staticmethod
     def of(outcomes: Iterable[dict[str, Any]]) -> Totals:
         totals = Totals()

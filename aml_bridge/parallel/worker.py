@@ -8,12 +8,14 @@ A claim in the ledger is the attempt in flight, so whoever ends a killed attempt
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import os
 import sys
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -40,6 +42,8 @@ class WorkerSpec:
     append_row: bool
     compat_path: str
     extra_sys_path: list[str] = field(default_factory=list)
+    slot: int = 0    # this worker's place among all workers of the step (nodes x processes) ...
+    slots: int = 1   # ... so each starts claiming at its own offset and they rarely contend
 
 
 @dataclass
@@ -72,15 +76,25 @@ def import_entry_script(path: str) -> ModuleType:
     return module
 
 
-def _die_with_parent() -> None:
-    """Linux: get SIGKILL when the supervisor dies, so no orphan keeps claims of a dead session."""
+@functools.cache
+def libc() -> Any:
+    """libc through ctypes, or None. The supervisor loads it before forking: importing ctypes in
+    every new worker would cost each ~7 ms."""
     try:
         import ctypes
-        import signal
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the supervisor dies, so no orphan keeps claims of a dead session."""
+    import signal
+
+    lib = libc()
+    if lib is not None and hasattr(lib, "prctl"):
+        lib.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _prepare(spec: WorkerSpec) -> None:
@@ -98,14 +112,30 @@ def _prepare(spec: WorkerSpec) -> None:
     sys.argv = [spec.entry_script, *spec.argv]
 
 
-class Worker:
-    """The claim/run loop of one process; `send` reports to the supervisor (a pipe end)."""
+# A worker's status, shared with its supervisor (a RawArray of doubles, written only by the worker):
+# the attempt in flight (batch id or -1, and when it started) and running counts of finished
+# mini-batches. Per mini-batch the supervisor is told nothing: it reads these every poll, so a
+# mini-batch costs no message and no wake-up of the supervisor.
+BATCH, STARTED, OK, FAILED_BATCHES, FAILED_ITEMS, SUCCEEDED_ITEMS = range(6)
+STATUS_SIZE = 6
 
-    def __init__(self, spec: WorkerSpec, send: Any, stop: Any) -> None:
+
+class Worker:
+    """The claim/run loop of one process; `send` reports the rare events to the supervisor (a pipe
+    end), `status` (see BATCH...) the frequent ones."""
+
+    def __init__(self, spec: WorkerSpec, send: Any, stop: Any, status: Any = None) -> None:
         self.spec, self.send, self.stop = spec, send, stop
+        self.status = status if status is not None else [-1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
         self.ledger = Ledger(spec.ledger_root, session=spec.session, supervisor_pid=spec.supervisor_pid)
         self.batches = {b["id"]: b for b in manifest.read(spec.manifest_path)}
         self.module: ModuleType | None = None
+
+    @staticmethod
+    @functools.cache
+    def _takes_context(run: Any) -> bool:
+        """`run(mini_batch, mini_batch_context)`? Asked once, not per mini-batch."""
+        return len(inspect.signature(run).parameters) >= 2
 
     def start(self) -> None:
         self.module = import_entry_script(self.spec.entry_script)
@@ -113,18 +143,31 @@ class Worker:
             self.module.init()
         self.send(("ready", os.getpid()))
 
+    def order(self) -> list[int]:
+        """Every mini-batch once, starting at this worker's share: workers meet only at the end."""
+        ids = sorted(self.batches)
+        start = len(ids) * (self.spec.slot % self.spec.slots) // max(self.spec.slots, 1)
+        return ids[start:] + ids[:start]
+
     def loop(self) -> None:
-        pending = sorted(self.batches)
+        pending = deque(self.order())
+        pid = os.getpid()
+        own_share = True  # until another worker's mini-batch shows up, skip the "already done?" look
         while pending and not self.stop.is_set():
             claimed = False
-            for batch_id in list(pending):
+            for _ in range(len(pending)):
                 if self.stop.is_set():
                     break
-                if self.ledger.is_done(batch_id):
-                    pending.remove(batch_id)
-                elif self.ledger.claim(batch_id, os.getpid()):
+                batch_id = pending.popleft()
+                if self.ledger.claim(batch_id, pid, look_first=not own_share):  # False also when done
                     claimed = True
-                    self.process(batch_id)
+                    if self.process(batch_id):
+                        continue
+                else:
+                    own_share = False
+                    if self.ledger.is_done(batch_id):
+                        continue
+                pending.append(batch_id)  # in flight elsewhere, or released for another try
             if not claimed:
                 time.sleep(IDLE_SLEEP)
 
@@ -132,28 +175,30 @@ class Worker:
         if self.module is not None and callable(getattr(self.module, "shutdown", None)):
             self.module.shutdown()
 
-    def process(self, batch_id: int) -> None:
+    def process(self, batch_id: int) -> bool:
+        """One attempt at a claimed mini-batch; True when it is finished (succeeded or out of tries)."""
         state = self.ledger.state(batch_id)
         if state["attempts"] >= self.spec.run_max_try:
             self._give_up(batch_id, state["attempts"], "; ".join(state["errors"][-1:]) or "no tries left")
-            return
+            return True
         attempt = state["attempts"] + 1
         started = time.time()
-        self.send(("start", batch_id, attempt, started))
+        self.status[STARTED] = started  # before the id: a reader that sees the id sees its start
+        self.status[BATCH] = batch_id
         try:
             outcome, text = self._run(batch_id, attempt)
         except Exception as exc:  # noqa: BLE001 - any user error fails the attempt, as on Azure
-            self._failed_attempt(batch_id, attempt, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            return
+            return self._failed_attempt(batch_id, attempt, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         outcome["seconds"] = round(time.time() - started, 6)
         self.ledger.finish(batch_id, outcome, text)
-        self.send(("end", batch_id, outcome))
+        self._ended(outcome)
+        return True
 
     def _run(self, batch_id: int, attempt: int) -> tuple[dict[str, Any], str]:
         batch = self.batches[batch_id]
         data = manifest.load(batch)
         run = self.module.run  # type: ignore[union-attr]
-        if len(inspect.signature(run).parameters) >= 2:
+        if self._takes_context(run):
             result = run(data, MiniBatchContext(batch_id, batch.get("partition_key_value")))
         else:
             result = run(data)
@@ -165,20 +210,28 @@ class Worker:
                 "failed_items": max(items - returned, 0), "attempts": attempt, "error": None,
                 "agent": os.environ.get("AML_BRIDGE_AGENT_NAME")}, text
 
-    def _failed_attempt(self, batch_id: int, attempt: int, error: str, trace: str) -> None:
+    def _failed_attempt(self, batch_id: int, attempt: int, error: str, trace: str) -> bool:
         self.ledger.fail_attempt(batch_id, error)
         with open(os.path.join(self.spec.work_dir, "errors.txt"), "a") as fh:
             fh.write(f"mini-batch {batch_id} attempt {attempt}: {trace}\n")
         if attempt >= self.spec.run_max_try:
             self._give_up(batch_id, attempt, error)
-        else:
-            self.ledger.release(batch_id)
-            self.send(("retry", batch_id, error))
+            return True
+        self.ledger.release(batch_id)
+        self.status[BATCH] = -1
+        return False
 
     def _give_up(self, batch_id: int, attempts: int, error: str) -> None:
         outcome = failed_outcome(len_of(self.batches[batch_id]), attempts, error)
         self.ledger.finish(batch_id, outcome)
-        self.send(("end", batch_id, outcome))
+        self._ended(outcome)
+
+    def _ended(self, outcome: dict[str, Any]) -> None:
+        status = self.status
+        status[BATCH] = -1
+        status[FAILED_BATCHES if outcome["status"] == "failed" else OK] += 1
+        status[FAILED_ITEMS] += outcome["failed_items"]
+        status[SUCCEEDED_ITEMS] += outcome["succeeded"]
 
 
 def len_of(batch: dict[str, Any]) -> int:
@@ -196,10 +249,10 @@ def failed_outcome(items: int, attempts: int, error: str) -> dict[str, Any]:
             "attempts": attempts, "error": error, "agent": os.environ.get("AML_BRIDGE_AGENT_NAME")}
 
 
-def main(spec: WorkerSpec, conn: Any, stop: Any) -> None:
+def main(spec: WorkerSpec, conn: Any, stop: Any, status: Any = None) -> None:
     """The child process's entry point (a `multiprocessing.Process` target)."""
     _prepare(spec)
-    worker = Worker(spec, conn.send, stop)
+    worker = Worker(spec, conn.send, stop, status)
     try:
         worker.start()
     except BaseException:

@@ -1,4 +1,5 @@
-"""An Azure ML SDK v1 pipeline definition, written exactly as for Azure ML: prepare -> train -> evaluate.
+"""An Azure ML SDK v1 pipeline definition, written exactly as for Azure ML: prepare -> train -> evaluate,
+and a ParallelRunStep that batch-scores the held-out rows with the trained model.
 
 Run on Azure ML with `python pipeline.py`. With aml-bridge the same file, unchanged, is run by
 `aml-bridge pipeline run pipeline.py`, or scheduled through the DAG file beside it (`dag.py`).
@@ -12,7 +13,7 @@ from azureml.core.compute_target import ComputeTargetException
 from azureml.core.conda_dependencies import CondaDependencies
 from azureml.core.runconfig import RunConfiguration
 from azureml.pipeline.core import Pipeline, PipelineData, PipelineParameter
-from azureml.pipeline.steps import PythonScriptStep
+from azureml.pipeline.steps import ParallelRunConfig, ParallelRunStep, PythonScriptStep
 
 ws = Workspace.from_config()
 datastore = ws.get_default_datastore()
@@ -37,13 +38,15 @@ test_size = PipelineParameter(name="test_size", default_value=0.25)
 regularization = PipelineParameter(name="regularization", default_value=1.0)
 
 prepared_data = PipelineData("prepared_data", datastore=datastore)
+holdout = PipelineData("holdout", datastore=datastore).as_dataset()  # consumed as a tabular dataset
 model_dir = PipelineData("model_dir", datastore=datastore)
+scores = PipelineData("scores", datastore=datastore)
 
 prepare_step = PythonScriptStep(
     name="prepare",
     script_name="prepare.py",
-    arguments=["--output", prepared_data, "--test-size", test_size, "--seed", 42],
-    outputs=[prepared_data],
+    arguments=["--output", prepared_data, "--holdout", holdout, "--test-size", test_size, "--seed", 42],
+    outputs=[prepared_data, holdout],
     compute_target=compute_target,
     runconfig=run_config,
     source_directory=source_directory,
@@ -72,7 +75,32 @@ evaluate_step = PythonScriptStep(
     source_directory=source_directory,
 )
 
-pipeline = Pipeline(workspace=ws, steps=[evaluate_step], description="Wine classifier: prepare, train, evaluate")
+# Batch scoring: mini-batches of ~1 KB of CSV rows, 2 nodes x 2 processes, one line per scored row.
+score_config = ParallelRunConfig(
+    source_directory=source_directory,
+    entry_script="score.py",
+    mini_batch_size="1KB",
+    error_threshold=5,
+    output_action="append_row",
+    append_row_file_name="scores.txt",
+    environment=env,
+    compute_target=compute_target,
+    node_count=2,
+    process_count_per_node=2,
+    run_invocation_timeout=120,
+)
+score_step = ParallelRunStep(
+    name="batch-score",
+    parallel_run_config=score_config,
+    inputs=[holdout.parse_delimited_files().as_named_input("holdout")],
+    output=scores,
+    side_inputs=[model_dir],
+    arguments=["--model", model_dir],
+    allow_reuse=False,
+)
+
+pipeline = Pipeline(workspace=ws, steps=[evaluate_step, score_step],
+                    description="Wine classifier: prepare, train, evaluate, batch-score")
 errors = pipeline.validate()
 if errors:
     raise SystemExit(f"Pipeline is not valid: {errors}")

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from aml_bridge.data import OutputFileDatasetConfig
 from aml_bridge.parallel import ParallelRunStep, ParallelSettings
 from aml_bridge.pipeline import Pipeline, PipelineData, PipelineParameter, PipelinePlan, PythonScriptStep
@@ -158,3 +160,15 @@ def test_building_a_parallel_plan_imports_nothing_heavy(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_submitted_parameter_values_are_checked_like_literals(ws, src, files, make_config) -> None:
+    plan = _pipeline(ws, src, files, make_config, node_count=PipelineParameter("nodes", 1)).plan()
+    settings = ParallelSettings.from_extra(plan.step("score-step").extra)
+    resolved = settings.with_parameters({"mbs": "7", "nodes": 3})
+    assert (resolved.mini_batch_size, resolved.node_count) == (7, 3)
+    assert settings.with_parameters({}).mini_batch_size == 5  # the default stays
+    with pytest.raises(ValueError, match="node_count must be an integer greater than 0"):
+        settings.with_parameters({"nodes": 0})
+    with pytest.raises(ValueError, match="mini_batch_size must follow regex rule"):
+        settings.with_parameters({"mbs": "ten"})

@@ -143,6 +143,8 @@ def test_threshold_breach_fails_the_step_with_a_summary(ws, tmp_path, side_log, 
     assert "allowed_failed_count 0" in error and "[1]" in error  # the failed mini-batch is named
     attempts = [e for e in _events(side_log) if e["event"] == "run" and "f004.txt" in e["files"]]
     assert len(attempts) == 2  # run_max_try
+    logs = {n for n in step.get_file_names() if n.startswith("logs/sys/node/")}
+    assert "logs/sys/node/0/std_log.txt" in logs and not any("std_log_2" in n for n in logs)  # a breach: no retry
     step.download_file("logs/user/error.txt", str(tmp_path / "error.txt"))
     assert "ValueError: bad input f004.txt" in (tmp_path / "error.txt").read_text()
     assert "consume.py" not in {s.name for s in pipeline_run.get_steps() if s.get_status() == "Completed"}
