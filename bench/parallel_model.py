@@ -179,8 +179,7 @@ def main() -> None:
     drive_cpu = statistics.median(d["cpu"] for d in drives)
     base_cpu = statistics.median(b["cpu"] for b in bases)
     print(f"CPU seconds (all processes; unaffected by other load): driver {drive_cpu:.2f}, predict {base_cpu:.2f} "
-          f"-> the driver's extra CPU is {drive_cpu - base_cpu:.2f} s; with 2 idle cores its wall time would be "
-          f"about max(fixed part, CPU / 2)")
+          f"-> the driver's extra CPU is {drive_cpu - base_cpu:.2f} s")
     print(f"of the driver's time, {drive_s - scoring_s:.2f} s is before the first mini-batch starts or after the "
           f"last ends (MLflow and flavour imports, model download + check + load, worker start, gather); "
           f"scoring phase alone: {args.rows / scoring_s:,.0f} rows/s = {base_s / scoring_s:.2f}x predict")

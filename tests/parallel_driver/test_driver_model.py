@@ -215,13 +215,7 @@ def test_preflight_keeps_the_supervisor_single_threaded_and_fetches_once(registr
 
 
 def test_a_model_that_cannot_load_fails_before_any_worker(registry, tmp_path) -> None:
-    import mlflow.sklearn
-
-    broken = tmp_path / "broken"
-    mlflow.sklearn.save_model(registry.model, str(broken), signature=_signature(registry.model))
-    for name in os.listdir(broken):
-        if name.startswith("model."):
-            os.remove(broken / name)  # the MLmodel file stays, the serialised estimator is gone
+    broken = _broken_model(registry, tmp_path)
     path = tmp_path / "rows.csv"
     _table(10).to_csv(path, index=False)
     settings_ = _settings(f"models:/driver_model_clf/{registry.version}")
@@ -229,6 +223,43 @@ def test_a_model_that_cannot_load_fails_before_any_worker(registry, tmp_path) ->
     with pytest.raises(ModelInputError, match=r"cannot be loaded with mlflow.pyfunc.load_model"):
         _drive(settings_, [str(path)], tmp_path, registry.uri)
     assert not (tmp_path / "work" / "workers").exists()
+
+
+def test_a_node_task_records_an_unloadable_model_as_its_stop_reason(registry, tmp_path) -> None:
+    """`python -m aml_bridge.parallel.node` (what a node task runs) exits 1 with the reason in its result."""
+    import json
+    import subprocess
+    import sys
+
+    from aml_bridge.execution.parallel_steps import NodeSpec
+    from aml_bridge.parallel.driver import write_manifest
+
+    broken = _broken_model(registry, tmp_path)
+    path = tmp_path / "rows.csv"
+    _table(10).to_csv(path, index=False)
+    settings_ = _settings(f"models:/driver_model_clf/{registry.version}")
+    settings_.model = str(broken)
+    work = tmp_path / "work"
+    write_manifest(str(work), build("tabular", [str(path)], 1024))
+    NodeSpec(settings=settings_.to_extra(), output_path=str(tmp_path / "out"), user_args=[], env={}, processes=1,
+             reuse_key=None, outputs={}).write(str(work))
+    done = subprocess.run([sys.executable, "-m", "aml_bridge.parallel.node", str(work), "0"],
+                          env={**os.environ, "MLFLOW_TRACKING_URI": registry.uri}, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    reason = json.loads((work / "nodes" / "0.json").read_text())["reason"]
+    assert "cannot be loaded with mlflow.pyfunc.load_model" in reason and "cannot be loaded" in done.stderr
+
+
+def _broken_model(registry: Any, tmp_path: Path) -> Path:
+    """An MLflow model folder whose MLmodel file stays while the serialised estimator is gone."""
+    import mlflow.sklearn
+
+    broken = tmp_path / "broken"
+    mlflow.sklearn.save_model(registry.model, str(broken), signature=_signature(registry.model))
+    for name in os.listdir(broken):
+        if name.startswith("model."):
+            os.remove(broken / name)
+    return broken
 
 
 def _signature(model: Any) -> Any:
