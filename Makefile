@@ -4,23 +4,33 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# CPU torch for the distributed-training test only (not a dependency of aml-bridge). pip, not uv:
+# pip finds the local CPU wheel (~40 s, 750 MB); uv would download a multi-GB CUDA build.
+TORCH := torch==2.13.0
+TORCH_STAMP := $(VENV)/.torch
 
-.PHONY: venv demo test lint bench constraints clean
+.PHONY: venv torch demo test lint bench constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --constraint constraints.txt -e '.[dev,airflow]'
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --constraint constraints.txt -e '.[dev,airflow,containers]'
 	$(BIN)/python -m compileall -q aml_bridge airflow_provider mlflow_plugin
 	touch $(STAMP)
 
 venv: $(STAMP)
 
+$(TORCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	touch $(TORCH_STAMP)
+
+torch: $(TORCH_STAMP)
+
 demo: venv
 	$(BIN)/python examples/demo.py
 
 # The parallel driver forks its caller, so its tests get a pytest process of their own.
-test: venv
+test: venv torch
 	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/parallel_driver
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/parallel_driver
 
@@ -34,7 +44,7 @@ bench: venv
 
 # Refresh the pins after changing dependencies (then run `make test` and commit both).
 constraints: venv
-	$(BIN)/uv pip freeze --python $(BIN)/python --exclude-editable | grep -v '^aml-bridge' > constraints.txt
+	$(BIN)/uv pip freeze --python $(BIN)/python --exclude-editable | grep -v -e '^aml-bridge' -e '^torch==' > constraints.txt
 
 clean:
 	rm -rf $(VENV) .aml-bridge

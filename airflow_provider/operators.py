@@ -65,7 +65,7 @@ class PipelineStartOperator(BaseOperator):
         run = start_pipeline_run(workspace_of(self.pipeline), options["experiment_name"], context["ti"].dag_id,
                                  context["ti"].run_id, parameter_values(self.pipeline, context),
                                  tags={str(k): str(v) for k, v in options["tags"].items()},
-                                 description=self.pipeline.get("description"))
+                                 description=self.pipeline.get("description"), run_id=options.get("run_id"))
         print(f"Pipeline run {run.id}: {run.get_portal_url()}", flush=True)
         return {"run_id": run._backend_id, "aml_run_id": run.id, "url": run.get_portal_url()}
 
@@ -107,27 +107,16 @@ class PythonScriptStepOperator(BaseOperator):
         super().__init__(**kwargs)
         self.step = step
         self.pipeline = pipeline
-        self._process: subprocess.Popen | None = None
+        self._processes: list[subprocess.Popen] = []
         self._step_run: Any = None
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from aml_bridge import Run
-        from aml_bridge.execution import StepExecution, StepFailed, blocked_reason, record_step_failure
-        from aml_bridge.pipeline.plan import StepPlan
+        from aml_bridge.execution import StepFailed, record_step_failure
+        from aml_bridge.execution.step_task import execution_for
 
         ti = context["ti"]
-        workspace = workspace_of(self.pipeline)
-        options = submission_options(self.pipeline, context)
-        pipeline_run = Run.get(workspace, ti.xcom_pull(task_ids=START_TASK_ID)["run_id"])
-        failed = [t for t, state in task_states(context).items() if state in FAILED_STATES and t != self.task_id]
-        reason = blocked_reason(pipeline_run, bool(options["continue_on_step_failure"]), failed)
-        if reason:
-            raise AirflowSkipException(f"Step not started: {reason}")
-        step = StepPlan.from_dict(self.step)
-        producers = sorted({i.producer for i in step.inputs if i.producer})
-        upstream = {task: ti.xcom_pull(task_ids=task) for task in producers}
-        execution = StepExecution(workspace, step, pipeline_run, parameter_values(self.pipeline, context), upstream,
-                                  bool(options["regenerate_outputs"]), _map_index(ti), ti.try_number)
+        execution = execution_for(step_task(self.step, self.pipeline, context, self.task_id))
+        pipeline_run = execution.pipeline_run
         self._step_run = execution.attach_run()
         persist_links(context, self._step_run.get_portal_url(), pipeline_run.get_portal_url())
         os.environ["AML_BRIDGE_MAP_INDEX"] = str(_map_index(ti))
@@ -140,18 +129,53 @@ class PythonScriptStepOperator(BaseOperator):
         return result.to_xcom()
 
     def _remember(self, process: subprocess.Popen) -> None:
-        self._process = process
+        self._processes.append(process)
 
     def on_kill(self) -> None:
-        """End the script's whole process group and mark the step run Canceled."""
-        if self._process is not None and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
+        """End the script's process groups (every rank) and mark the step run Canceled."""
+        running = [p for p in self._processes if p.poll() is None]
+        for process in running:
+            _kill_group(process, signal.SIGTERM)
+        for process in running:
             try:
-                self._process.wait(timeout=30)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
+                _kill_group(process, signal.SIGKILL)
         if self._step_run is not None:
             self._step_run._set_status("Canceled")
+
+
+class EstimatorStepOperator(PythonScriptStepOperator):
+    """Runs one `EstimatorStep`: the estimator's script in its environment, with its ranks and time limit."""
+
+    ui_color = "#e8e4f0"
+
+
+def _kill_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def step_task(step: dict[str, Any], pipeline: dict[str, Any], context: Any, task_id: str) -> dict[str, Any]:
+    """This attempt of a step as JSON (see aml_bridge.execution.step_task); skips a blocked step."""
+    from aml_bridge import Run
+    from aml_bridge.execution import blocked_reason
+
+    ti = context["ti"]
+    options = submission_options(pipeline, context)
+    started = ti.xcom_pull(task_ids=START_TASK_ID)
+    pipeline_run = Run.get(workspace_of(pipeline), started["run_id"])
+    failed = [t for t, state in task_states(context).items() if state in FAILED_STATES and t != task_id]
+    reason = blocked_reason(pipeline_run, bool(options["continue_on_step_failure"]), failed)
+    if reason:
+        raise AirflowSkipException(f"Step not started: {reason}")
+    producers = sorted({i["producer"] for i in step["inputs"] if i.get("producer")})
+    return {"workspace": pipeline["workspace"], "step": step, "pipeline_run_id": started["run_id"],
+            "parameters": parameter_values(pipeline, context), "upstream": {t: ti.xcom_pull(task_ids=t) for t in producers},
+            "regenerate_outputs": bool(options["regenerate_outputs"]), "map_index": _map_index(ti),
+            "try_number": ti.try_number}
 
 
 def _map_index(ti: Any) -> int:

@@ -11,30 +11,61 @@ from typing import Any
 
 from aml_bridge.hookspecs import hookimpl
 
+# Airflow's execution timeout backs up the launcher's own limit (which cancels the run gracefully):
+# it adds the launcher's kill grace and time for environment builds and uploads.
+TIMEOUT_ALLOWANCE_SECONDS = 600
+KUBERNETES_TYPES = ("kubernetes", "kubernetescompute", "aks")
+
 
 @hookimpl
 def aml_step_to_task(step: Any, dag: Any, pipeline: dict[str, Any]) -> Any:
-    """`PythonScriptStep` → `PythonScriptStepOperator`; parallel steps → prepare >> mapped nodes >> gather.
-
-    The compute target picks pool and queue.
-    """
-    placement = compute_placement(pipeline, step.compute_target)
+    """`PythonScriptStep` / `EstimatorStep` → their operators, parallel steps → prepare >> mapped nodes >>
+    gather; the compute target picks pool and queue (or a container operator)."""
     if step.kind == "parallel_run":
         from .parallel_operators import parallel_step_tasks
 
-        return parallel_step_tasks(step, dag, pipeline, placement)
-    if step.kind != "python_script":
+        return parallel_step_tasks(step, dag, pipeline, compute_placement(pipeline, step.compute_target))
+    if step.kind not in ("python_script", "estimator"):
         return None
-    from .operators import PythonScriptStepOperator
+    from .operators import EstimatorStepOperator, PythonScriptStepOperator
 
-    return PythonScriptStepOperator(task_id=step.task_id, step=dataclasses.asdict(step), pipeline=pipeline,
-                                    dag=dag, **placement)
+    placement = {**compute_placement(pipeline, step.compute_target), **time_limit(step)}
+    target = compute_target(pipeline, step.compute_target)
+    if container_kind(target):
+        from .containers import container_task
+
+        return container_task(step, dag, pipeline, step.compute_target or "", target, **placement)
+    operator = EstimatorStepOperator if step.kind == "estimator" else PythonScriptStepOperator
+    return operator(task_id=step.task_id, step=dataclasses.asdict(step), pipeline=pipeline, dag=dag, **placement)
 
 
-def compute_placement(pipeline: dict[str, Any], compute_target: str | None) -> dict[str, Any]:
-    """Airflow `pool`/`queue` of a compute target, from `compute_targets` in the workspace config."""
+def time_limit(step: Any) -> dict[str, Any]:
+    """`execution_timeout` for a step whose run configuration sets `max_run_duration_seconds`."""
+    from datetime import timedelta
+
+    from aml_bridge.processes import KILL_GRACE_SECONDS
+
+    timeout = (step.extra.get("job") or {}).get("timeout")
+    if not timeout:
+        return {}
+    return {"execution_timeout": timedelta(seconds=timeout + KILL_GRACE_SECONDS + TIMEOUT_ALLOWANCE_SECONDS)}
+
+
+def container_kind(target: dict[str, Any]) -> str | None:
+    """`kubernetes` or `docker` when a compute target runs steps in containers, else None."""
+    kind = str(target.get("type", "")).lower()
+    return "kubernetes" if kind in KUBERNETES_TYPES else "docker" if kind == "docker" else None
+
+
+def compute_target(pipeline: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """A compute target's settings from `compute_targets` in the workspace config ({} if unlisted)."""
     targets = (pipeline["workspace"].get("extra") or {}).get("compute_targets") or {}
-    target = targets.get(compute_target or "", {})
+    return dict(targets.get(name or "", {}))
+
+
+def compute_placement(pipeline: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """Airflow `pool`/`queue` of a compute target, from `compute_targets` in the workspace config."""
+    target = compute_target(pipeline, name)
     return {key: target[key] for key in ("pool", "queue") if target.get(key)}
 
 
@@ -44,3 +75,11 @@ def aml_submit_pipeline(workspace: Any, pipeline: Any, submission: Any) -> Any:
     from .embedded import run_embedded
 
     return run_embedded(pipeline, submission)
+
+
+@hookimpl(trylast=True)
+def aml_pipeline_service(workspace: Any) -> Any:
+    """Published pipelines, endpoints and schedules as generated DAG files in the DAGs folder."""
+    from .pipeline_service import AirflowPipelineService
+
+    return AirflowPipelineService(workspace)

@@ -22,7 +22,8 @@ __version__ = "0.1.0"
 # Pipeline, data and parallel names load on first use, so `import aml_bridge` (which every
 # training script pays) stays as light as the Run API needs.
 _LAZY = {
-    **dict.fromkeys(["Pipeline", "PipelineData", "PipelineParameter", "PythonScriptStep", "StepSequence"],
+    **dict.fromkeys(["Pipeline", "PipelineData", "PipelineParameter", "PythonScriptStep", "StepSequence",
+                     "PublishedPipeline", "PipelineEndpoint", "Schedule", "ScheduleRecurrence", "TimeZone"],
                     "aml_bridge.pipeline"),
     **dict.fromkeys(["DataPath", "DataPathComputeBinding", "DataReference", "Dataset", "Datastore",
                      "OutputFileDatasetConfig"], "aml_bridge.data"),

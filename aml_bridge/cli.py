@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-REGISTRARS = ["aml_bridge.cli:register_run", "aml_bridge.cli:register_runs", "aml_bridge.cli_pipeline:register"]
+REGISTRARS = ["aml_bridge.cli:register_run", "aml_bridge.cli:register_runs", "aml_bridge.cli_pipeline:register",
+              "aml_bridge.cli_published:register"]
 RUN_TYPE = "azureml.scriptrun"
 
 
@@ -86,6 +87,7 @@ def register_run(subparsers: Any) -> None:
     p.add_argument("--cwd", help="working directory of the script (default: the current directory)")
     p.add_argument("--attach", metavar="RUN_ID", help=argparse.SUPPRESS)  # Experiment.submit's detached runner
     p.add_argument("--command", action="store_true", help=argparse.SUPPRESS)  # SCRIPT is a program, not a .py
+    p.add_argument("--job-spec", help=argparse.SUPPRESS)  # JobSpec JSON: environment, time limit, ranks
     p.add_argument("script", help="the Python script to run")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
     p.set_defaults(func=_run, is_job=True)
@@ -110,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
         name = args.experiment or experiment_name_for(args.script)
         run = _new_run(Experiment(ws, name), args.script)
     print(f"RunId: {run.id}\nWeb View: {run.get_portal_url()}\n", flush=True)
-    code = launch(run, _job_argv(args), cwd)
+    code = launch(run, _job_argv(args), cwd, job=_job_spec(args.job_spec))
     print(f"\nExecution Summary\n=================\nRunId: {run.id}\nStatus: {run.get_status()}\n"
           f"Web View: {run.get_portal_url()}\nBrowse: {mlflow_ui_command(ws)}", flush=True)
     return code if code >= 0 else 128 - code  # a shell's convention for "killed by signal N"
@@ -125,6 +127,15 @@ def _job_run(ws: Any, args: argparse.Namespace) -> Any:
     run = Run.get(ws, args.attach)
     run._set_status("Running")
     return run
+
+
+def _job_spec(path: str | None) -> Any:
+    from .train.job import JobSpec
+
+    if not path:
+        return None
+    with open(path) as fh:
+        return JobSpec.from_dict(json.load(fh))
 
 
 def _new_run(experiment: Any, script: str) -> Any:

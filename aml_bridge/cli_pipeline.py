@@ -46,6 +46,9 @@ def register(subparsers: Any) -> None:
     run.add_argument("--log-file", metavar="PATH", help="send Airflow's and the steps' output to PATH, "
                                                         "print only the summary")
     run.set_defaults(func=_run)
+    from .cli_published import register_pipeline_commands
+
+    register_pipeline_commands(group)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
 

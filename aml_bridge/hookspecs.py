@@ -221,3 +221,14 @@ def aml_submit_pipeline(workspace: WorkspaceConfig, pipeline: Any, submission: A
     :param pipeline: the `aml_bridge.pipeline.Pipeline` object.
     :param submission: `aml_bridge.pipeline.submission.Submission` (plan, parameter values, flags).
     """
+
+
+@hookspec(firstresult=True)
+def aml_pipeline_service(workspace: WorkspaceConfig) -> Any:
+    """The service that keeps published pipelines, endpoints and schedules and runs them.
+
+    Returns an object with the methods of `aml_bridge.pipeline.publishing.PipelineService`
+    (`publish`, `records`, `save`, `submit`, `set_paused`, `endpoint_url`, `write_schedule`).
+    The Airflow provider's implementation stores records beside generated DAG files in the DAGs
+    folder and triggers runs through its REST endpoint (or `dag.test()` when no server is set).
+    """

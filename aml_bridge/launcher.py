@@ -2,9 +2,11 @@
 
 Before user code `./outputs` exists and the environment names the run (ours and Azure's
 variables, the compat folder on `PYTHONPATH`). While it runs, output streams to the caller and
-into `user_logs/std_log.txt`, and SIGTERM/SIGINT reach the script's whole process group. After,
-`./logs` and `./outputs` are uploaded and the exit status becomes the run's status
-(AML_API §1.8, §1.10): 0 → Completed, a kill → Canceled, anything else → Failed.
+into `user_logs/std_log.txt`, and SIGTERM/SIGINT reach the script's whole process group. A
+`JobSpec` adds the environment's interpreter, `max_run_duration_seconds` and one process per rank
+(rank > 0 logs to `user_logs/std_log_process_<rank>.txt`). After, `./logs` and `./outputs` are
+uploaded and the outcome becomes the run's status (AML_API §1.8, §1.10): 0 → Completed, a kill
+or the time limit → Canceled (the latter with the reason), anything else → Failed.
 """
 
 from __future__ import annotations
@@ -16,55 +18,85 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import compat
 from . import records as R
 from .plugins import hooks
+from .processes import Outcome, Process, run_processes
 from .run import Run, error_response
 
 log = logging.getLogger(__name__)
 
 LOG_ARTIFACT = "user_logs/std_log.txt"
-TAIL_LINES = 30
+RANK_LOG_ARTIFACT = "user_logs/std_log_process_{rank}.txt"
 # A job that ends by one of these was stopped on purpose (a kill), not broken.
 CANCEL_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGKILL, signal.SIGHUP)
-FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-# After a forwarded signal the job gets this long to flush and exit before its group is killed.
-KILL_GRACE_SECONDS = 60.0
-
-
-@dataclass
-class Outcome:
-    """How the process ended: its return code (negative: killed by that signal)."""
-
-    returncode: int
-    stderr_tail: list[str] = field(default_factory=list)
-    forwarded: int | None = None
 
 
 def launch(run: Run, argv: list[str], cwd: str, extra_env: dict[str, str] | None = None, step: Any = None,
            stream: IO[str] | None = None, *, forward_signals: bool = True,
-           on_start: Callable[[subprocess.Popen], None] | None = None) -> int:
+           on_start: Callable[[subprocess.Popen], None] | None = None, job: Any = None) -> int:
     """Run `argv` in `cwd` as the job of `run`, then end the run with the job's outcome.
 
-    Returns the process's return code (negative when a signal killed it, as `subprocess` does).
-    `on_start` receives the process (an Airflow `on_kill` can terminate its group); pass
+    `job` (a `JobSpec`) picks the interpreter (an isolated environment when the run's
+    environment asks for packages), the time limit and the number of ranks. Returns the
+    deciding return code (negative when a signal killed it, as `subprocess` does). `on_start`
+    receives every process (an Airflow `on_kill` can terminate their groups); pass
     `forward_signals=False` when the caller handles SIGTERM itself.
     """
+    from .train.job import JobSpec
+    from .train.ranks import rank_envs
+
+    job = job or JobSpec()
+    stream = stream or sys.stdout
     cwd = os.path.abspath(cwd)
     os.makedirs(os.path.join(cwd, "outputs"), exist_ok=True)
-    env = child_env(run, argv, cwd, extra_env, step)
     with tempfile.TemporaryDirectory(prefix="aml-bridge-") as tmp:
         log_path = os.path.join(tmp, "std_log.txt")
-        outcome = _execute(argv, cwd, env, log_path, stream or sys.stdout, forward_signals, on_start)
-        finish(run, cwd, outcome, log_path=log_path, program=os.path.basename(argv[0]))
+        try:
+            argv = _with_interpreter(argv, job, run, stream, log_path)
+            ranks = rank_envs(job)
+        except Exception as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            _say(stream, log_path, message)
+            outcome = Outcome(1, [message], error=error_response(str(exc), "UserError"))
+            finish(run, cwd, outcome, log_path=log_path)
+            return outcome.returncode
+        env = child_env(run, argv, cwd, extra_env, step)
+        logs = [log_path] + [os.path.join(tmp, f"rank{r}.txt") for r in range(1, len(ranks))]
+        processes = [Process(argv, {**env, **rank}, log, echo=i == 0) for i, (rank, log) in enumerate(zip(ranks, logs))]
+        try:
+            outcome = run_processes(processes, cwd, stream, forward_signals, on_start, job.timeout)
+        except BaseException:  # the caller was interrupted (Airflow's timeout): the job was ended
+            finish(run, cwd, Outcome(-signal.SIGTERM), log_path=log_path)
+            raise
+        rank_logs = {RANK_LOG_ARTIFACT.format(rank=r): logs[r] for r in range(1, len(ranks))}
+        finish(run, cwd, outcome, log_path=log_path, program=os.path.basename(argv[0]), extra_logs=rank_logs)
     return outcome.returncode
+
+
+def _with_interpreter(argv: list[str], job: Any, run: Run, stream: IO[str], log_path: str) -> list[str]:
+    """`argv` with this interpreter replaced by the job environment's one (built when needed)."""
+    if not argv or argv[0] != sys.executable or job.environment is None:
+        return argv
+    from .train.environments import interpreter_for
+
+    home = run.experiment.workspace.config.home
+    python = interpreter_for(job.environment, home, lambda text: _say(stream, log_path, text))
+    return [python, *argv[1:]]
+
+
+def _say(stream: IO[str], log_path: str, text: str) -> None:
+    """A line of the launcher's own (environment build, errors) in the job's output and log."""
+    with open(log_path, "a") as log_file:
+        log_file.write(text + "\n")
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def child_env(run: Run, argv: list[str], cwd: str, extra_env: dict[str, str] | None = None,
@@ -110,104 +142,19 @@ def _script_dirs(argv: list[str], cwd: str) -> list[str]:
     return [os.path.dirname(os.path.join(cwd, s)) for s in scripts]
 
 
-# --- running the process -----------------------------------------------------------------
-
-
-def _execute(argv: list[str], cwd: str, env: dict[str, str], log_path: str, stream: IO[str],
-             forward_signals: bool, on_start: Callable[[subprocess.Popen], None] | None) -> Outcome:
-    tail: deque[str] = deque(maxlen=TAIL_LINES)
-    with open(log_path, "wb") as log_file:
-        try:
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    start_new_session=True)
-        except OSError as exc:
-            log_file.write(f"{exc}\n".encode())
-            return Outcome(127, [f"Could not start {argv[0]}: {exc}"])
-        lock = threading.Lock()
-        pumps = [_pump(proc.stdout, stream, log_file, lock, None), _pump(proc.stderr, stream, log_file, lock, tail)]
-        forwarded: list[tuple[int, float]] = []
-        previous = _forward(proc, forwarded) if forward_signals else {}
-        try:
-            if on_start is not None:
-                on_start(proc)
-            returncode = _wait(proc, forwarded)
-        except BaseException:
-            _kill_group(proc, signal.SIGKILL)
-            proc.wait()
-            raise
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-        for pump in pumps:  # a grandchild may keep a pipe open: do not wait for it forever
-            pump.join(timeout=10)
-    return Outcome(returncode, list(tail), forwarded[0][0] if forwarded else None)
-
-
-def _wait(proc: subprocess.Popen, forwarded: list[tuple[int, float]]) -> int:
-    """Wait for the job; one that ignores a forwarded signal is killed after the grace period."""
-    while True:
-        try:
-            return proc.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            if forwarded and time.monotonic() - forwarded[0][1] > KILL_GRACE_SECONDS:
-                _kill_group(proc, signal.SIGKILL)
-
-
-def _pump(pipe: IO[bytes] | None, stream: IO[str], log_file: IO[bytes], lock: threading.Lock,
-          tail: deque[str] | None) -> threading.Thread:
-    def copy() -> None:
-        assert pipe is not None
-        for line in iter(pipe.readline, b""):
-            text = line.decode(errors="replace")
-            with lock:
-                log_file.write(line)
-                log_file.flush()
-                try:
-                    stream.write(text)
-                    stream.flush()
-                except (OSError, ValueError):  # the caller's stream went away; the log file still has it
-                    pass
-            if tail is not None:
-                tail.append(text)
-        pipe.close()
-
-    thread = threading.Thread(target=copy, name="aml-bridge-output", daemon=True)
-    thread.start()
-    return thread
-
-
-def _forward(proc: subprocess.Popen, forwarded: list[tuple[int, float]]) -> dict[int, Any]:
-    """Send SIGTERM/SIGINT on to the job's process group (it runs in its own session)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-
-    def forward(signum: int, frame: Any) -> None:
-        forwarded.append((signum, time.monotonic()))
-        _kill_group(proc, signum)
-
-    previous = {signum: signal.getsignal(signum) for signum in FORWARDED_SIGNALS}
-    for signum in FORWARDED_SIGNALS:
-        signal.signal(signum, forward)
-    return {s: h for s, h in previous.items() if h is not None}
-
-
-def _kill_group(proc: subprocess.Popen, signum: int) -> None:
-    try:
-        os.killpg(proc.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 # --- ending the run ----------------------------------------------------------------------
 
 
-def finish(run: Run, cwd: str, outcome: Outcome, log_path: str | None = None, program: str = "python") -> str:
+def finish(run: Run, cwd: str, outcome: Outcome, log_path: str | None = None, program: str = "python",
+           extra_logs: dict[str, str] | None = None) -> str:
     """Upload logs and `./outputs`, then set the status the outcome means; returns that status."""
     status, error = _status(run, outcome, program)
     try:
         run.flush()  # the launching process may have logged too (progress, an operator's metrics)
         if log_path:
             upload_attempt_log(run, log_path)
+        for name, path in (extra_logs or {}).items():
+            upload_attempt_log(run, path, name)
         upload_new(run, os.path.join(cwd, "logs"), "logs")
         run._outputs = (os.path.join(cwd, "outputs"), "outputs")
         run._upload_outputs()
@@ -223,6 +170,12 @@ def finish(run: Run, cwd: str, outcome: Outcome, log_path: str | None = None, pr
 def _status(run: Run, outcome: Outcome, program: str) -> tuple[str, dict | None]:
     """Azure's outcome rules; an error the script recorded with `run.fail()` is kept as it is."""
     code = outcome.returncode
+    if outcome.error is not None:
+        return "Failed", outcome.error
+    if outcome.timed_out is not None:
+        return "Canceled", error_response(
+            f"The run exceeded max_run_duration_seconds ({outcome.timed_out:g} s) and was canceled; everything it "
+            f"logged before is kept. Raise max_run_duration_seconds to give it longer.", "UserError")
     signum = outcome.forwarded or (-code if code < 0 else None)
     if signum in CANCEL_SIGNALS:
         return "Canceled", None
@@ -263,5 +216,5 @@ def upload_new(run: Run, folder: str, prefix: str) -> None:
                 run._store(name, local)
 
 
-__all__ = ["LOG_ARTIFACT", "Outcome", "azure_env", "child_env", "finish", "launch", "upload_attempt_log",
-           "upload_new"]
+__all__ = ["LOG_ARTIFACT", "Outcome", "RANK_LOG_ARTIFACT", "azure_env", "child_env", "finish", "launch",
+           "upload_attempt_log", "upload_new"]

@@ -41,6 +41,14 @@ AML_BRIDGE_FLUSH_INTERVAL = EnvVar("AML_BRIDGE_FLUSH_INTERVAL", "2.0", "Seconds 
 AML_BRIDGE_FLUSH_SIZE = EnvVar("AML_BRIDGE_FLUSH_SIZE", "5000", "Buffered records that wake the flusher.")
 AML_BRIDGE_MLFLOW_UI = EnvVar("AML_BRIDGE_MLFLOW_UI", None, "Base URL of the MLflow UI for links.")
 AML_BRIDGE_DISABLE_PLUGINS = EnvVar("AML_BRIDGE_DISABLE_PLUGINS", "", "Comma list of entry points to skip.")
+AML_BRIDGE_DISCARD_METRICS = EnvVar("AML_BRIDGE_DISCARD_METRICS", "", "1 in ranks > 0 of a distributed job.")
+AML_BRIDGE_DAGS_FOLDER = EnvVar("AML_BRIDGE_DAGS_FOLDER", None,
+                                "DAGs folder for published pipelines (default: Airflow's dags_folder).")
+AML_BRIDGE_AIRFLOW_URL = EnvVar("AML_BRIDGE_AIRFLOW_URL", None,
+                                "Airflow API server that runs published pipelines (default: run in-process).")
+AML_BRIDGE_AIRFLOW_TOKEN = EnvVar("AML_BRIDGE_AIRFLOW_TOKEN", None, "Bearer token for AML_BRIDGE_AIRFLOW_URL.")
+AML_BRIDGE_AIRFLOW_USERNAME = EnvVar("AML_BRIDGE_AIRFLOW_USERNAME", None, "User that gets a token from /auth/token.")
+AML_BRIDGE_AIRFLOW_PASSWORD = EnvVar("AML_BRIDGE_AIRFLOW_PASSWORD", None, "Password of AML_BRIDGE_AIRFLOW_USERNAME.")
 MLFLOW_TRACKING_URI = EnvVar("MLFLOW_TRACKING_URI", None, "MLflow's own tracking URI variable.")
 
 ALL_VARIABLES = [
@@ -52,6 +60,12 @@ ALL_VARIABLES = [
     AML_BRIDGE_FLUSH_SIZE,
     AML_BRIDGE_MLFLOW_UI,
     AML_BRIDGE_DISABLE_PLUGINS,
+    AML_BRIDGE_DISCARD_METRICS,
+    AML_BRIDGE_DAGS_FOLDER,
+    AML_BRIDGE_AIRFLOW_URL,
+    AML_BRIDGE_AIRFLOW_TOKEN,
+    AML_BRIDGE_AIRFLOW_USERNAME,
+    AML_BRIDGE_AIRFLOW_PASSWORD,
     MLFLOW_TRACKING_URI,
 ]
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import threading
+from collections import deque
 from typing import Any
 
 from . import records as R
@@ -73,7 +74,10 @@ def _load(run_id: str) -> Run:
     record = find_record(workspace.config, run_id)
     base = rehydrate(_experiment(workspace, record.experiment_name), record)
     cls = _SubmittedRun if type(base) is Run else type(f"_Submitted{type(base).__name__}", (_SubmittedRun, type(base)), {})
-    return cls(base.experiment, record.run_id, outputs="./outputs", _record=record)
+    run = cls(base.experiment, record.run_id, outputs="./outputs", _record=record)
+    if settings.AML_BRIDGE_DISCARD_METRICS.get() == "1":  # a rank > 0: rank 0 logs for the job
+        run._queue = deque(maxlen=0)
+    return run
 
 
 def _experiment(workspace: Any, name: str) -> Any:

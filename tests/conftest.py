@@ -11,7 +11,8 @@ from tests.support.mlflow_server import start_mlflow_server, stop_mlflow_server
 
 _ISOLATE = ("AML_BRIDGE_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID",
             "AML_BRIDGE_HOME", "AML_BRIDGE_CONFIG", "AML_BRIDGE_ARTIFACT_ROOT", "AIRFLOW_CTX_DAG_ID",
-            "AML_BRIDGE_MLFLOW_UI")
+            "AML_BRIDGE_MLFLOW_UI", "AML_BRIDGE_DAGS_FOLDER", "AML_BRIDGE_AIRFLOW_URL", "AML_BRIDGE_AIRFLOW_TOKEN",
+            "AML_BRIDGE_AIRFLOW_USERNAME", "AML_BRIDGE_AIRFLOW_PASSWORD")
 
 
 @pytest.fixture(autouse=True)

@@ -7,15 +7,20 @@ One cluster serves every check of this module (it costs ~30 s to start).
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from aml_bridge import Run, Workspace, settings
 from tests.support.airflow_cluster import AirflowCluster
+from tests.support.airflow_env import PASSWORD, USERNAME, process_env, run_airflow
 
 ROOT = Path(__file__).resolve().parents[1]
 KILL_DAG = "aml_kill_check"
@@ -120,6 +125,26 @@ def ws(home) -> Workspace:
     return Workspace(config=settings.resolve(home=str(home)))
 
 
+@pytest.fixture(scope="module")
+def published_id(cluster, home) -> str:
+    """`aml-bridge pipeline publish` of the example, run with the cluster's environment."""
+    cli = str(Path(sys.executable).with_name("aml-bridge"))
+    definition = str(cluster.dags_folder / "example" / "pipeline.py")
+    result = subprocess.run([cli, "pipeline", "publish", definition, "--name", "wine-published", "--version", "1"],
+                            env=process_env({**cluster.env, "AML_BRIDGE_HOME": str(home)}), capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return re.search(r"Published pipeline wine-published \(([0-9a-f-]{36})\)", result.stdout).group(1)
+
+
+@pytest.fixture(scope="module")
+def remote_ws(cluster, home) -> Workspace:
+    """A client workspace that reaches the cluster: PublishedPipeline.submit goes through its REST trigger."""
+    return Workspace(config=settings.resolve({"airflow_url": cluster.base_url, "airflow_username": USERNAME,
+                                              "airflow_password": PASSWORD, "dags_folder": str(cluster.dags_folder)},
+                                             home=str(home)))
+
+
 def _pipeline_run(ws, dag_id, run_id) -> Run:
     from airflow_provider.embedded import find_pipeline_run
 
@@ -192,3 +217,144 @@ def test_sigkilled_node_task_is_retried_and_resumes(cluster, ws):
     runs = [tuple(json.loads(line)["files"]) for line in (dags / "crash_side.log").read_text().splitlines()]
     rerun = {batch for batch in runs if runs.count(batch) > 1}
     assert ("f16.txt", "f17.txt") in rerun and len(rerun) <= 2  # only what the killed node had in flight
+
+def _run_count(cluster, dag_id) -> int:
+    return cluster.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=1")["total_entries"]
+
+
+def test_published_pipeline_runs_through_submit_and_azure_rest_body(cluster, remote_ws, published_id):
+    from airflow_provider.pipeline_service import wait_for_pipeline_run
+    from aml_bridge.pipeline import PublishedPipeline
+
+    published = PublishedPipeline.get(remote_ws, published_id)
+    cluster.wait_for_dag(published.dag_id)
+    listed = run_airflow(cluster.env, "dags", "list", "-o", "json")
+    dags = json.loads(listed.stdout.strip().splitlines()[-1])  # the CLI may log a warning line first
+    assert published.dag_id in {d["dag_id"] for d in dags}  # `airflow dags list`
+
+    submitted = published.submit(remote_ws, "wine-published", pipeline_parameters={"test_size": 0.3})
+    path = published.endpoint[len(cluster.base_url):]
+    status, answer = cluster._request("POST", path, {"ExperimentName": "wine-rest",
+                                                     "ParameterAssignments": {"test_size": 0.35}})
+    assert status == 200, answer
+    posted = wait_for_pipeline_run(remote_ws.config, answer["Id"])  # the start task created it under that id
+    for run, experiment, test_size in ((submitted, "wine-published", 0.3), (posted, "wine-rest", 0.35)):
+        assert run.wait_for_completion(show_output=False, timeout_seconds=600) == "Completed", cluster.diagnostics()
+        assert run.experiment.name == experiment
+        steps = {s.name: s for s in run.get_steps()}
+        assert set(steps) == {"prepare", "train", "evaluate", "batch-score"}
+        assert steps["prepare"].get_metrics()["test_size"] == test_size
+        assert steps["evaluate"].get_metrics()["accuracy"] > 0.5
+
+
+def test_rest_trigger_refuses_bad_input_and_triggers_nothing(cluster, remote_ws, published_id):
+    from aml_bridge.pipeline import PublishedPipeline
+
+    published = PublishedPipeline.get(remote_ws, published_id)
+    cluster.wait_for_dag(published.dag_id)
+    path = published.endpoint[len(cluster.base_url):]
+    before = _run_count(cluster, published.dag_id)
+    good = {"ExperimentName": "wine-rest", "ParameterAssignments": {}}
+    cases = [
+        (path, {"ExperimentName": "wine-rest", "ParameterAssignments": {"test_sise": 0.1}}, True, 400, "test_sise"),
+        (path, {"ExperimentName": "wine-rest", "ParameterAssignments": {"test_size": "big"}}, True, 400, "test_size"),
+        (path, {"ParameterAssignments": {}}, True, 400, "ExperimentName"),
+        (path, {"ExperimentName": "bad name!"}, True, 400, "Experiment name"),
+        (path, {"ExperimentName": "wine-rest", "Bogus": 1}, True, 400, "Bogus"),
+        (path.replace(published_id, "00000000-0000-0000-0000-000000000000"), good, True, 404, "not found"),
+        (path, good, False, 401, "Not authenticated"),
+    ]
+    for url, body, auth, expected, words in cases:
+        status, answer = cluster._request("POST", url, body, auth=auth)
+        assert (status, words in str(answer)) == (expected, True), (body, status, answer)
+
+    from aml_bridge.pipeline import PipelineEndpoint
+
+    endpoint = PipelineEndpoint.publish(remote_ws, "wine-endpoint", "wine pipelines", published)
+    endpoint_path = endpoint.endpoint[len(cluster.base_url):]
+    cluster.api("PATCH", f"/api/v2/dags/{published.dag_id}", {"is_paused": True})  # the run waits, queued
+    status, answer = cluster._request("POST", endpoint_path, {"ExperimentName": "wine-endpoint", "PipelineVersion": 0,
+                                                              "ParameterAssignments": {"test_size": 0.2}})
+    assert status == 200, answer
+    dag_run_path = f"/api/v2/dags/{published.dag_id}/dagRuns/{quote(answer['DagRunId'], safe='')}"
+    conf = cluster.api("GET", dag_run_path)["conf"]
+    assert conf["test_size"] == 0.2
+    assert conf["_aml_bridge"]["run_id"] == answer["Id"] and conf["_aml_bridge"]["experiment_name"] == "wine-endpoint"
+    cluster.api("DELETE", dag_run_path)
+    cluster.api("PATCH", f"/api/v2/dags/{published.dag_id}", {"is_paused": False})
+    status, answer = cluster._request("POST", endpoint_path, {**good, "PipelineVersion": "5"})
+    assert status == 400 and "has no version 5" in str(answer), answer
+    endpoint.disable()
+    status, answer = cluster._request("POST", endpoint_path, good)
+    assert status == 400 and "is disabled" in str(answer), answer
+
+    published.disable()  # pauses the DAG in Airflow too
+    try:
+        assert cluster.api("GET", f"/api/v2/dags/{published.dag_id}")["is_paused"] is True
+        status, answer = cluster._request("POST", path, good)
+        assert status == 400 and "is disabled" in str(answer)
+    finally:
+        published.enable()
+    assert cluster.api("GET", f"/api/v2/dags/{published.dag_id}")["is_paused"] is False
+    assert _run_count(cluster, published.dag_id) == before
+
+
+def test_schedules_are_served_by_the_dag_processor_and_scheduler(cluster, remote_ws, published_id):
+    """The recurrence timetable and the data-change asset survive serialization in the real DAG processor
+    (the provider's plugin registers the timetable there) and the scheduler computes the next fire time."""
+    from aml_bridge.pipeline import Schedule, ScheduleRecurrence
+
+    recurrence = ScheduleRecurrence("Week", 1, "2030-01-01T09:00:00", "W. Europe Standard Time",
+                                    week_days=["Monday"], hours=[9], minutes=[30])
+    weekly = Schedule.create(remote_ws, "e2e-weekly", published_id, "wine-scheduled", recurrence=recurrence)
+    data = Schedule.create(remote_ws, "e2e-data", published_id, "wine-data", datastore=remote_ws.get_default_datastore(),
+                           path_on_datastore="e2e-incoming", polling_interval=60)
+    dag = cluster.wait_for_dag(weekly.dag_id)
+    assert dag["timetable_summary"].startswith("Azure recurrence: every 1 week(s)")
+    assert dag["next_dagrun_run_after"].startswith("2030-01-07T08:30:00")  # first Monday, 09:30 CET
+    watcher = f"{data.dag_id}_watch"
+    cluster.wait_for_dag(watcher)
+    details = cluster.api("GET", f"/api/v2/dags/{data.dag_id}/details")
+    assert f"aml_bridge_schedule_{data.id}" in json.dumps(details["asset_expression"])
+    assert "airflow_password" not in json.dumps(data._record)
+
+    # The watcher polls once at creation: nothing changed since Schedule.create, so it skips.
+    polled = _await_runs(cluster, watcher, 1)
+    assert cluster.wait(watcher, polled) == "success"
+    assert cluster.task_states(watcher, polled) == {"aml_datastore_watch": "skipped"}
+    # A file appears: the next poll (triggered here instead of waiting an hour) fires the pipeline once.
+    incoming = Path(remote_ws.get_default_datastore().backend.local_path("e2e-incoming"))
+    incoming.mkdir(parents=True, exist_ok=True)
+    (incoming / "new.csv").write_text("x\n1\n")
+    first = cluster.trigger(watcher)
+    assert cluster.wait(watcher, first) == "success"
+    assert cluster.task_states(watcher, first) == {"aml_datastore_watch": "success"}
+    fired = _await_runs(cluster, data.dag_id, 1)
+    assert cluster.wait(data.dag_id, fired, timeout=600) == "success", cluster.diagnostics()
+    assert data.get_last_pipeline_run().get_status() == "Completed"
+    assert data.get_last_pipeline_run().experiment.name == "wine-data"
+    # No change: the watcher skips and nothing else runs.
+    again = cluster.trigger(watcher)
+    assert cluster.wait(watcher, again) == "success"
+    assert cluster.task_states(watcher, again) == {"aml_datastore_watch": "skipped"}
+    time.sleep(5)
+    assert _run_count(cluster, data.dag_id) == 1
+    for schedule in (weekly, data):
+        schedule.disable()
+    paused = {d: cluster.api("GET", f"/api/v2/dags/{d}")["is_paused"]
+              for d in (weekly.dag_id, data.dag_id, f"{data.dag_id}_watch")}
+    assert paused == dict.fromkeys(paused, True)
+    assert {s.id for s in Schedule.list(remote_ws)}.isdisjoint({weekly.id, data.id})
+
+
+def _last_run(cluster, dag_id) -> str:
+    return cluster.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=1")["dag_runs"][0]["dag_run_id"]
+
+
+def _await_runs(cluster, dag_id, count, timeout=120) -> str:
+    """The newest run id once `dag_id` has `count` runs (asset-triggered runs appear on their own)."""
+    deadline = time.monotonic() + timeout
+    while _run_count(cluster, dag_id) < count:
+        assert time.monotonic() < deadline, f"{dag_id} has no run {count}\n{cluster.diagnostics()}"
+        time.sleep(1)
+    return _last_run(cluster, dag_id)

@@ -131,9 +131,9 @@ def test_signals_are_forwarded_to_the_process_group(job, tmp_path):
 
 
 def test_a_job_that_ignores_sigterm_is_killed_after_the_grace_period(job, tmp_path, monkeypatch):
-    import aml_bridge.launcher
+    import aml_bridge.processes
 
-    monkeypatch.setattr(aml_bridge.launcher, "KILL_GRACE_SECONDS", 1.0)
+    monkeypatch.setattr(aml_bridge.processes, "KILL_GRACE_SECONDS", 1.0)
     script = tmp_path / "stubborn.py"
     script.write_text("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                       "print('READY', flush=True)\ntime.sleep(60)\n")

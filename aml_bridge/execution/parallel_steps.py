@@ -162,17 +162,19 @@ class ParallelStepExecution(StepExecution):
     def run_node(self, run: Run, work_dir: str, node: int, stream: IO[str] | None = None,
                  on_start: Callable[[Any], None] | None = None) -> None:
         """Run the driver for one node as the step's subprocess; raises `StepFailed` if it stopped the step."""
-        from ..launcher import _execute, child_env, upload_attempt_log
+        from ..launcher import child_env, upload_attempt_log
+        from ..processes import Process, run_processes
 
         spec = NodeSpec.read(work_dir)
-        argv = [sys.executable, "-m", "aml_bridge.parallel.node", work_dir, str(node)]
+        argv = [self._interpreter(), "-m", "aml_bridge.parallel.node", work_dir, str(node)]
         env = child_env(run, argv, work_dir, {**spec.env, "AML_BRIDGE_NODE_ID": str(node)}, step=self.step)
         reporter = _ProgressReporter(run, work_dir)
         reporter.start()
         with tempfile.TemporaryDirectory(prefix="aml-node-") as tmp:
             log_path = os.path.join(tmp, "std_log.txt")
             try:
-                outcome = _execute(argv, work_dir, env, log_path, stream or sys.stdout, False, on_start)
+                outcome = run_processes([Process(argv, env, log_path)], work_dir, stream or sys.stdout,
+                                        forward_signals=False, on_start=on_start)
             finally:
                 reporter.stop()
                 upload_attempt_log(run, log_path, NODE_LOG.format(node=node))
@@ -182,6 +184,13 @@ class ParallelStepExecution(StepExecution):
                 raise StepStopped(f"Step [{self.step.task_id}] stopped on node {node}: {result.reason}")
             why = "".join(outcome.stderr_tail[-5:]).strip()
             raise StepFailed(f"Step [{self.step.task_id}] node {node} failed (exit code {outcome.returncode}): {why}")
+
+    def _interpreter(self) -> str:
+        """The step environment's Python (its venv, built once per requirement set), as for script steps."""
+        from ..train.environments import interpreter_for
+
+        environment = (self.step.runconfig or {}).get("environment")
+        return interpreter_for(environment, self.workspace.config.home) if environment else sys.executable
 
     # --- gather ---------------------------------------------------------------------------
 

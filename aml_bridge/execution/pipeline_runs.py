@@ -22,8 +22,11 @@ TAG_FAILED_PREFIX = "aml_bridge.failed."
 
 def start_pipeline_run(workspace: Any, experiment_name: str, dag_id: str, dag_run_id: str,
                        parameters: dict[str, Any], tags: dict[str, str] | None = None,
-                       description: str | None = None) -> PipelineRun:
-    """Find or create the pipeline run of this DAG run (a retried root task re-attaches)."""
+                       description: str | None = None, run_id: str | None = None) -> PipelineRun:
+    """Find or create the pipeline run of this DAG run (a retried root task re-attaches).
+
+    `run_id` is the id announced before the run existed (a published pipeline's REST trigger).
+    """
     key = f"{dag_id}/{dag_run_id}"
     found = hooks.aml_search_runs(workspace=workspace.config, experiment_name=experiment_name,
                                   parent_run_id=None, tags={TAG_DAG_RUN: key}) or []
@@ -31,7 +34,7 @@ def start_pipeline_run(workspace: Any, experiment_name: str, dag_id: str, dag_ru
     if found:
         return rehydrate(experiment, found[0])  # type: ignore[return-value]
     system = {TAG_DAG_RUN: key, TAG_PARAMETERS: json.dumps(parameters, sort_keys=True, default=str)}
-    run = Run._create(experiment, name=dag_id, display_name=dag_id, run_type=PIPELINE_RUN_TYPE,
+    run = Run._create(experiment, name=dag_id, display_name=dag_id, run_type=PIPELINE_RUN_TYPE, run_id=run_id,
                       tags={**system, **(tags or {})}, target="airflow")
     if description:
         run.description = description

@@ -32,6 +32,7 @@ from ..plugins import hooks
 from ..run import Run
 from ..run_lookup import rehydrate
 from ..snapshot import copy_tree
+from ..train.job import JobSpec
 from .runs import STEP_RUN_TYPE, TAG_OUTPUTS, TAG_REUSE_KEY, TAG_REUSED_FROM, TAG_TASK_ID, StepRun
 
 TAG_MAP_INDEX = "aml_bridge.map_index"
@@ -112,7 +113,7 @@ class StepExecution:
             env = step_environment(self.step, ports, self.parameters)
             cwd = stack.enter_context(_snapshot(self.step.source_directory, self.workspace.config.home))
             code = launch(run, argv, cwd, env, step=self.step, stream=stream, forward_signals=forward_signals,
-                          on_start=on_start)
+                          on_start=on_start, job=JobSpec.from_dict(self.step.extra.get("job")))
             if code != 0:
                 raise StepFailed(self._failure_message(run, code))
             for local, publish in out_paths.values():

@@ -8,6 +8,7 @@ run-time helpers its operators use.
 from __future__ import annotations
 
 from .errors import PipelineDefinitionError, PipelineParameterError, PipelineParameterTypeError
+from .estimator_step import EstimatorStep
 from .parameter import PipelineParameter
 from .pipeline import Pipeline
 from .pipeline_data import (
@@ -17,19 +18,24 @@ from .pipeline_data import (
     PipelineOutputTabularDataset,
 )
 from .plan import ArgumentPlan, InputPlan, OutputPlan, ParamPlan, PipelinePlan, StepPlan
+from .published import PipelineEndpoint, PublishedPipeline
 from .python_script_step import PythonScriptStep
+from .recurrence import ScheduleRecurrence, TimeZone
+from .schedule import Schedule
 from .sequence import StepSequence
 from .step import PipelineStep
 from .submission import Submission
 
 __all__ = [
     "ArgumentPlan",
+    "EstimatorStep",
     "InputPlan",
     "InputPortBinding",
     "OutputPlan",
     "ParamPlan",
     "Pipeline",
     "PipelineData",
+    "PipelineEndpoint",
     "PipelineDefinitionError",
     "PipelineOutputFileDataset",
     "PipelineOutputTabularDataset",
@@ -38,8 +44,12 @@ __all__ = [
     "PipelineParameterTypeError",
     "PipelinePlan",
     "PipelineStep",
+    "PublishedPipeline",
     "PythonScriptStep",
+    "Schedule",
+    "ScheduleRecurrence",
     "StepPlan",
     "StepSequence",
     "Submission",
+    "TimeZone",
 ]

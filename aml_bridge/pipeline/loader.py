@@ -63,6 +63,8 @@ def load_pipeline(path: str) -> LoadedPipeline:
             namespace = runpy.run_path(path, run_name="__main__")
         except _Captured as captured:
             submission = captured.submission
+            if submission is None:  # `pipeline.publish(...)`: no submission options
+                return LoadedPipeline(captured.pipeline)
             return LoadedPipeline(captured.pipeline, {
                 "experiment_name": submission.experiment_name,
                 "continue_on_step_failure": submission.continue_on_step_failure,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,6 +40,7 @@ class Pipeline:
         self._context = PlanContext(os.path.abspath(default_source_directory or os.getcwd()),
                                     _default_datastore_name(workspace, default_datastore))
         self._graph = build_graph(steps, resolve_closure)
+        self._definition_file = _definition_file()
         for step in self._graph.steps:
             step._check_at_build(self._context)
 
@@ -82,11 +84,37 @@ class Pipeline:
         return submit(self, Submission(plan, experiment_name, values, continue_on_step_failure,
                                        regenerate_outputs, parent_run_id, tags))
 
+    def publish(self, name: str | None = None, description: str | None = None, version: str | None = None,
+                continue_on_step_failure: bool | None = None) -> Any:
+        """Register the pipeline as a DAG Airflow keeps serving; returns a `PublishedPipeline`.
+
+        The generated DAG file runs this pipeline's definition file again at parse time, so
+        the pipeline must come from a file (`aml-bridge pipeline publish FILE` for scripts).
+        """
+        from .loader import capture, capturing
+        from .published import publish_pipeline
+
+        if capturing():
+            capture(self, None)
+        return publish_pipeline(self, name, description, version, continue_on_step_failure)
+
     def _aml_submit(self, experiment: Any, tags: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """`Experiment(ws, name).submit(pipeline, ...)`; `pipeline_params` is Azure's old alias."""
         if "pipeline_params" in kwargs and "pipeline_parameters" not in kwargs:
             kwargs["pipeline_parameters"] = kwargs.pop("pipeline_params")
         return self.submit(experiment.name, tags=tags, **kwargs)
+
+
+def _definition_file() -> str | None:
+    """The file (outside aml-bridge) whose code built this pipeline: what a published DAG re-runs."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = os.path.abspath(frame.f_code.co_filename)
+        if not name.startswith(package) and name.endswith(".py") and os.path.isfile(name):
+            return name
+        frame = frame.f_back
+    return None
 
 
 __all__ = ["Pipeline"]

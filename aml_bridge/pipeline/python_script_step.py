@@ -69,7 +69,21 @@ class PythonScriptStep(PipelineStep):
             "environment_variables": runconfig_env(self.runconfig),
             "runconfig": runconfig_summary(self.runconfig),
             "runconfig_parameters": {k: p.name for k, p in self.runconfig_pipeline_params.items()},
+            **({"extra": {"job": self._job(self.runconfig)}} if self.runconfig is not None else {}),
         }
+
+    def _job(self, runconfig: Any) -> dict[str, Any]:
+        """Environment, time limit and ranks for the launcher; a layout no task can run fails the build."""
+        from ..errors import RunConfigurationException
+        from ..train.job import JobSpec
+        from ..train.ranks import rank_envs
+
+        try:
+            job = JobSpec.from_run_config(runconfig)
+            rank_envs(job)
+        except RunConfigurationException as exc:
+            raise PipelineDefinitionError(f"Step [{self.name}]: {exc}") from None
+        return job.to_dict()
 
 
 __all__ = ["PythonScriptStep"]

@@ -1,9 +1,8 @@
 """`Environment`: a faithful record of Azure's environment definition (AML_API §2.4).
 
 It holds what scripts configure, with Azure's defaults, and a per-workspace registry
-(`<home>/environments.json`) backs `get`/`register`/`list`. Nothing is built here: turning a
-definition into an interpreter is a later issue's job, so today every job runs in the
-launching interpreter whatever the definition says.
+(`<home>/environments.json`) backs `get`/`register`/`list`. Nothing is built here: the launcher
+turns a definition that asks for packages into a cached venv (aml_bridge/train/environments.py).
 """
 
 from __future__ import annotations
@@ -120,7 +119,7 @@ class Environment:
         registry = _read_registry(workspace)
         versions = registry.setdefault(self.name, {})
         mine = {**self._to_dict(), "version": None}
-        same = [v for v, d in versions.items() if {**d, "version": None} == mine]
+        same = [v for v, d in versions.items() if {**Environment._from_dict(d)._to_dict(), "version": None} == mine]
         version = same[0] if same else str(max((int(v) for v in versions), default=0) + 1)
         versions[version] = {**mine, "version": version}
         _write_registry(workspace, registry)
@@ -157,7 +156,7 @@ class Environment:
                        "condaDependencies": p.conda_dependencies._conda_dependencies if p.conda_dependencies else None},
             "environmentVariables": dict(self._environment_variables),
             "docker": {"enabled": d.enabled, "baseImage": d.base_image, "baseDockerfile": d.base_dockerfile,
-                       "shmSize": d.shm_size, "arguments": list(d.arguments),
+                       "shmSize": d.shm_size, "arguments": list(d.arguments), "gpuSupport": d.gpu_support,
                        "baseImageRegistry": {"address": getattr(d.base_image_registry, "address", None),
                                              "username": getattr(d.base_image_registry, "username", None)}},
             "inferencingStackVersion": self.inferencing_stack_version,
@@ -180,6 +179,7 @@ class Environment:
         env.docker.base_dockerfile = dock.get("baseDockerfile")
         env.docker.shm_size = dock.get("shmSize", "2g")
         env.docker.arguments = list(dock.get("arguments") or [])
+        env.docker.gpu_support = bool(dock.get("gpuSupport", False))
         env.docker.base_image_registry.address = (dock.get("baseImageRegistry") or {}).get("address")
         env.docker.base_image_registry.username = (dock.get("baseImageRegistry") or {}).get("username")
         env.inferencing_stack_version = data.get("inferencingStackVersion")
@@ -214,6 +214,7 @@ class DockerSection:
         self.shm_size = "2g"
         self.arguments: list[str] = []
         self.shared_volumes = True
+        self.gpu_support = False  # Azure's deprecated flag; the Estimator sets it for use_gpu
 
 
 class ContainerRegistry:

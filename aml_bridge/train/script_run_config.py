@@ -1,8 +1,8 @@
 """`ScriptRunConfig` and `RunConfiguration`: Azure's job configuration records (AML_API §2.2–2.3).
 
 They keep Azure's defaults and validations so configuration code runs unchanged and later
-stages (local submit, pipeline steps) read one well-defined record. Distributed launch is a
-later issue: the distributed configurations are recorded, not acted on.
+stages (local submit, pipeline steps) read one well-defined record; `JobSpec.from_run_config`
+(aml_bridge/train/job.py) is what the launcher acts on.
 """
 
 from __future__ import annotations

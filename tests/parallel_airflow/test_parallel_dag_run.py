@@ -17,7 +17,7 @@ from aml_bridge import Experiment
 from aml_bridge.data import Dataset
 from aml_bridge.parallel import ParallelRunConfig, ParallelRunStep
 from aml_bridge.pipeline import Pipeline, PipelineData, PipelineParameter, PythonScriptStep
-from aml_bridge.train import Environment
+from aml_bridge.train import CondaDependencies, Environment
 
 ENTRY = '''
 import json, os, signal, time
@@ -31,7 +31,14 @@ def note(**kw):
         fh.write(json.dumps({"pid": os.getpid(), "node": os.environ.get("AML_BRIDGE_NODE_ID"), **kw}) + "\\n")
 
 def init():
-    note(event="init", run_id=Run.get_context().id, agent=EntryScript().agent_name)
+    import sys
+    try:
+        import toolz
+        toolz_version = toolz.__version__
+    except ImportError:
+        toolz_version = None
+    note(event="init", run_id=Run.get_context().id, agent=EntryScript().agent_name, python=sys.executable,
+         toolz=toolz_version)
 
 def run(mini_batch):
     ctx = Run.get_context()
@@ -100,8 +107,11 @@ def _step(pipeline_run, name):
 
 
 def test_two_nodes_two_processes_gather_every_line_once_on_one_step_run(ws, tmp_path, side_log) -> None:
-    """node_count comes from a pipeline parameter (default 1, submitted 2)."""
-    pipeline, expected = _pipeline(ws, tmp_path, node_count=PipelineParameter("nodes", 1))
+    """node_count comes from a pipeline parameter (default 1, submitted 2); the step's environment asks
+    for a package the host lacks, so the workers run in its venv."""
+    env = Environment("with-toolz")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["toolz==1.2.0"])
+    pipeline, expected = _pipeline(ws, tmp_path, node_count=PipelineParameter("nodes", 1), environment=env)
     pipeline_run = Experiment(ws, "parallel-nodes").submit(pipeline, pipeline_parameters={"nodes": 2})
 
     assert pipeline_run.wait_for_completion(show_output=False) == "Completed"
@@ -117,6 +127,7 @@ def test_two_nodes_two_processes_gather_every_line_once_on_one_step_run(ws, tmp_
     assert {e["node"] for e in inits} == {"0", "1"}  # both Airflow node tasks worked
     assert len({e["pid"] for e in inits}) == len(inits) == 4  # 2 nodes x 2 processes, init() once each
     assert {e["run_id"] for e in inits} == {step.id}  # item 79: get_context() is the step run everywhere
+    assert {e["toolz"] for e in inits} == {"1.2.0"} and all("/envs/" in e["python"] for e in inits)
     metrics = step.get_metrics()
     assert sorted(metrics["batch_size"]) == [3] * 8  # every worker's run.log landed on the one step run
     assert metrics["mini_batches_total"][-1] == 8 and metrics["mini_batches_finished"][-1] == 8

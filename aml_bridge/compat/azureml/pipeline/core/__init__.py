@@ -4,11 +4,17 @@ from aml_bridge.pipeline import (
     InputPortBinding,
     Pipeline,
     PipelineData,
+    PipelineEndpoint,
     PipelineParameter,
     PipelineStep,
+    PublishedPipeline,
+    Schedule,
+    ScheduleRecurrence,
     StepSequence,
+    TimeZone,
 )
 from aml_bridge.pipeline.pipeline_data import PipelineOutputFileDataset, PipelineOutputTabularDataset
 
-__all__ = ["InputPortBinding", "Pipeline", "PipelineData", "PipelineOutputFileDataset",
-           "PipelineOutputTabularDataset", "PipelineParameter", "PipelineStep", "StepSequence"]
+__all__ = ["InputPortBinding", "Pipeline", "PipelineData", "PipelineEndpoint", "PipelineOutputFileDataset",
+           "PipelineOutputTabularDataset", "PipelineParameter", "PipelineStep", "PublishedPipeline", "Schedule",
+           "ScheduleRecurrence", "StepSequence", "TimeZone"]

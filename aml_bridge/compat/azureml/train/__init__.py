@@ -1,0 +1,1 @@
+"""`azureml.train` on aml-bridge: the deprecated estimators."""

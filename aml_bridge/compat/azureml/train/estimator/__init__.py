@@ -1,0 +1,3 @@
+from aml_bridge.train import Estimator
+
+__all__ = ["Estimator"]
