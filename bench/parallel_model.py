@@ -63,7 +63,8 @@ def setup(home: str, rows: int, kind: str, trees: int, train_rows: int | None) -
     target = (train["x0"] * train["x1"] + np.sin(train["x2"]) > 0).astype(int)
     model.fit(train, target)
     mlflow.set_tracking_uri(_uri(home))
-    with mlflow.start_run():
+    experiment = mlflow.MlflowClient().create_experiment("bench", artifact_location=os.path.join(home, "artifacts"))
+    with mlflow.start_run(experiment_id=experiment):
         mlflow.sklearn.log_model(model, name="model", signature=infer_signature(train, model.predict(train)),
                                  registered_model_name="bench_model", **options)
     pd.DataFrame(rng.normal(size=(rows, len(COLUMNS))), columns=COLUMNS).to_csv(
