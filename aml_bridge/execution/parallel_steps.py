@@ -26,6 +26,7 @@ from ..parallel import manifest
 from ..parallel import progress as progress_mod
 from ..parallel.config import ParallelSettings
 from ..parallel.driver import NodeResult, Summary, manifest_path, summarise, write_manifest
+from ..parallel.model_task import check_model
 from ..pipeline.resolve import input_location, output_locations, resolve_arguments, step_environment
 from ..run import Run, error_response
 from ..snapshot import copy_tree
@@ -107,6 +108,9 @@ class ParallelStepExecution(StepExecution):
                                                          settings.partition_keys, settings.rank_mini_batch_count))
         if settings.source_directory:
             settings.source_directory = os.path.join(self.work_dir, "source")
+        if settings.model:  # a model that cannot take the input fails the step here, before any node starts
+            check_model(settings, manifest.read(manifest_path(self.work_dir)), self.work_dir,
+                        self.workspace.config.tracking_uri)
         NodeSpec(settings=settings.to_extra(), output_path=output_path,
                  user_args=resolve_arguments(self.step, ports, self.parameters),
                  env=step_environment(self.step, ports, self.parameters),

@@ -262,7 +262,8 @@ class ParallelSettings:
     Port names refer to the StepPlan's inputs/outputs. `mini_batch_size` counts files for `file`
     input and approximate bytes for `tabular` input (None with `partition_keys`). None thresholds
     are not enforced. `parameters` maps a field to the pipeline parameter whose submitted value
-    replaces the default stored in that field.
+    replaces the default stored in that field. A `model` step runs the built-in scoring script
+    (`entry_script`/`source_directory` point at it) on the model `model` names.
     """
 
     api: str
@@ -291,6 +292,7 @@ class ParallelSettings:
     parameters: dict[str, str] = field(default_factory=dict)
     rank_mini_batch_count: int = 0
     retry_settings: dict[str, Any] | None = None
+    model: str | None = None  # `ParallelTask(type='model')`: the MLflow URI the built-in scoring script loads
 
     @property
     def mini_batch_unit(self) -> str:

@@ -20,6 +20,7 @@ from . import manifest, progress
 from . import worker as W
 from .config import DEFAULT_APPEND_ROW_FILE_NAME, ParallelSettings
 from .ledger import Ledger
+from .model_task import prepared_model
 from .thresholds import Totals, breach, final_breach
 from .worker import WorkerSpec, failed_outcome, len_of, libc, main
 
@@ -312,16 +313,20 @@ def run_node(settings: ParallelSettings, work_dir: str, output_path: str | None,
     """One node's share: workers claim unfinished mini-batches of the manifest in `work_dir` until none is left.
 
     Several nodes (Airflow tasks) may run this at once on one `work_dir`; the ledger gives each
-    mini-batch to one of them.
+    mini-batch to one of them. A model step (`settings.model`) has its model fetched, checked and
+    loaded first: a signature that does not fit the input raises `ModelInputError` before any
+    worker starts.
     """
     began = time.time()
     batches = manifest.read(manifest_path(work_dir))
     ledger = Ledger(os.path.join(work_dir, "ledger"))
     ledger.heartbeat()
-    spec = _spec(settings, work_dir, output_path, processes, {"AML_BRIDGE_NODE_ID": str(node), **(env or {})},
-                 user_args, manifest_path(work_dir), ledger)
-    supervisor = Supervisor(settings, spec, batches, ledger, processes, start_method, node=node)
-    supervisor.run()
+    with prepared_model(settings, batches, work_dir, env or {}) as model_env:
+        spec = _spec(settings, work_dir, output_path, processes,
+                     {"AML_BRIDGE_NODE_ID": str(node), **(env or {}), **model_env}, user_args,
+                     manifest_path(work_dir), ledger)
+        supervisor = Supervisor(settings, spec, batches, ledger, processes, start_method, node=node)
+        supervisor.run()
     supervisor.report()
     return NodeResult(supervisor.reason, supervisor.init_failures, time.time() - began)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 
 from ..execution.parallel_steps import NodeSpec, write_node_result
-from .driver import run_node
+from .driver import NodeResult, run_node
+from .model_task import ModelInputError
 from .worker import _die_with_parent
 
 
@@ -20,8 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     _die_with_parent()
     _warm_imports()
     spec = NodeSpec.read(work_dir)
-    result = run_node(spec.parallel, work_dir, spec.output_path, spec.processes, user_args=spec.user_args,
-                      node=int(node))
+    try:
+        result = run_node(spec.parallel, work_dir, spec.output_path, spec.processes, user_args=spec.user_args,
+                          node=int(node))
+    except ModelInputError as exc:  # the model step's pre-flight: nothing ran, the reason names the problem
+        result = NodeResult(str(exc), 0, 0.0)
     write_node_result(work_dir, node, result)
     if result.reason:
         print(f"[aml-bridge] node{node} stopped the step: {result.reason}", file=sys.stderr, flush=True)

@@ -26,6 +26,8 @@ from .config import (
     default_mini_batch_size,
     parse_mini_batch_size,
 )
+from .model_ref import ModelReferenceError, model_uri
+from .scripts import MODEL_SCORING_SCRIPT, builtin_scripts_dir
 
 LOGGING_LEVELS = ("DEBUG", "INFO", "WARNING")
 PRIMITIVE_TYPES = ("integer", "number", "string", "boolean")
@@ -58,10 +60,13 @@ class RetrySettings:
 
 
 class ParallelTask:
-    """What each worker runs; only `type='run_function'` (an entry script) exists."""
+    """What each worker runs: `type='run_function'` (an entry script) or `type='model'` (a model the
+    built-in scoring script loads with MLflow and scores; no user code). `model` takes
+    `models:/...`, `runs:/...`, `azureml:<name>:<version>` or an aml_bridge `Model`.
+    """
 
     def __init__(self, *, type: str | None = None, code: str | None = None, entry_script: str | None = None,
-                 program_arguments: str | None = None, model: str | None = None, append_row_to: str | None = None,
+                 program_arguments: str | None = None, model: Any = None, append_row_to: str | None = None,
                  environment: Any = None, **kwargs: Any) -> None:
         self.type = type
         self.code = code
@@ -340,11 +345,34 @@ def _logging_level(label: str, value: str | None) -> str:
     return level
 
 
+def _task_code(label: str, node: Parallel) -> tuple[str, str, str | None]:
+    """(entry script, its folder, model URI): the user's script, or the built-in one for a model."""
+    task = node.task
+    if isinstance(task, ParallelTask) and task.type == "model":
+        if task.entry_script or task.code:
+            raise _fail(label, "task type 'model' scores the model without user code; drop entry_script/code "
+                               "or use type='run_function'")
+        if task.model is None:
+            raise _fail(label, "task type 'model' needs model= (models:/<name>/<version>, runs:/<run_id>/<path>, "
+                               "azureml:<name>:<version> or a Model)")
+        if not task.append_row_to:
+            raise _fail(label, "task type 'model' needs append_row_to='${{outputs.<name>}}': the predictions are "
+                               "its only output")
+        try:
+            uri = model_uri(task.model)
+        except ModelReferenceError as exc:
+            raise _fail(label, f"task.{exc}") from None
+        return MODEL_SCORING_SCRIPT, builtin_scripts_dir(), uri
+    if not isinstance(task, ParallelTask) or task.type != "run_function" or not task.entry_script:
+        raise _fail(label, "task must be a RunFunction (ParallelTask type 'run_function') with an entry_script, "
+                           "or a ParallelTask of type 'model' with a model")
+    return task.entry_script, os.path.abspath(os.path.join(node._base_path, task.code or ".")), None
+
+
 def plan_settings(node: Parallel) -> ParallelSettings:
     """The node as the shared plan model; a bad field raises naming the v2 field."""
     label, task = node.name or node.display_name or "parallel", node.task
-    if not isinstance(task, ParallelTask) or task.type != "run_function" or not task.entry_script:
-        raise _fail(label, "task must be a RunFunction (ParallelTask type 'run_function') with an entry_script")
+    script, source, model = _task_code(label, node)
     main = _bound_name(label, "input_data", node.input_data, "inputs")
     if main not in node.inputs or not _is_data(node.inputs[main]):
         raise _fail(label, f"input_data refers to inputs.{main}, which is not a data input; inputs: "
@@ -358,8 +386,7 @@ def plan_settings(node: Parallel) -> ParallelSettings:
     percent = lifted.get("allowed_failed_percent")
     name, version = _environment(task.environment)
     return ParallelSettings(
-        api="v2", entry_script=task.entry_script,
-        source_directory=os.path.abspath(os.path.join(node._base_path, task.code or ".")), input_kind=kind,
+        api="v2", entry_script=script, source_directory=source, model=model, input_kind=kind,
         inputs=[main], side_inputs=[n for n, v in node.inputs.items() if n != main and _is_data(v)], output=output,
         mini_batch_size=None if keys else node.mini_batch_size or default_mini_batch_size(kind),
         partition_keys=check_partition_keys(keys) if keys else None,

@@ -44,7 +44,7 @@ EXPECTED_EXTRA = {
     "environment_variables": {"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE", "MODE": "batch"},
     "arguments": [{"kind": "literal", "value": "--model"}, {"kind": "port", "value": "model"},
                   {"kind": "literal", "value": "--threshold"}, {"kind": "parameter", "value": "threshold"}],
-    "parameters": {"mini_batch_size": "mbs"}, "rank_mini_batch_count": 0, "retry_settings": None,
+    "parameters": {"mini_batch_size": "mbs"}, "rank_mini_batch_count": 0, "retry_settings": None, "model": None,
 }
 
 

@@ -1,0 +1,122 @@
+"""`ParallelTask(type='model')` on real Airflow (`dag.test()`): a scikit-learn model registered in MLflow
+scores a 100,000-row CSV through prepare >> 2 mapped node tasks >> gather, with no entry script.
+
+v2 `Parallel` nodes are not pipeline steps yet (there is no `dsl.pipeline`), so the step here is a
+ParallelRunStep (for its ports: a tabular dataset in, PipelineData out) whose plan carries the
+settings `plan_settings` gives the equivalent v2 model node: the operators run only the plan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aml_bridge import Experiment
+from aml_bridge.data import Dataset
+from aml_bridge.parallel import (
+    Input,
+    Output,
+    ParallelRunConfig,
+    ParallelRunStep,
+    ParallelTask,
+    parallel_run_function,
+)
+from aml_bridge.parallel.v2 import plan_settings
+from aml_bridge.pipeline import Pipeline, PipelineData
+from aml_bridge.train import Environment
+
+COLUMNS = ["a", "b", "c"]
+
+
+class _ModelStep(ParallelRunStep):
+    """A ParallelRunStep planned with a v2 model node's task settings (entry script, model)."""
+
+    def __init__(self, *args: Any, model: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        node = parallel_run_function(name="score", inputs={"rows": Input(type="mltable")}, outputs={"s": Output()},
+                                     input_data="${{inputs.rows}}", task=ParallelTask(
+                                         type="model", model=model, append_row_to="${{outputs.s}}"))
+        self._model_settings = plan_settings(node)
+
+    def _plan_spec(self, context: Any) -> dict[str, Any]:
+        spec = super()._plan_spec(context)
+        task = {k: getattr(self._model_settings, k) for k in ("entry_script", "source_directory", "model")}
+        spec["extra"].update(task)
+        spec["script"], spec["source_directory"] = task["entry_script"], task["source_directory"]
+        return spec
+
+
+def _table(rows: int) -> pd.DataFrame:
+    return pd.DataFrame(np.random.default_rng(7).normal(size=(rows, len(COLUMNS))), columns=COLUMNS)
+
+
+@pytest.fixture
+def registered(ws) -> Any:
+    """A LogisticRegression logged with its signature and registered in the workspace's store."""
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    train = _table(1000)
+    model = LogisticRegression().fit(train, (train["a"] - train["b"] > 0).astype(int))
+    mlflow.set_tracking_uri(ws.config.tracking_uri)
+    try:
+        client = mlflow.MlflowClient(ws.config.tracking_uri)
+        experiment = client.get_experiment_by_name("model_dag_registry") or client.get_experiment(
+            client.create_experiment("model_dag_registry", artifact_location=ws.config.artifact_root + "/reg"))
+        with mlflow.start_run(experiment_id=experiment.experiment_id):
+            info = mlflow.sklearn.log_model(model, name="model", signature=infer_signature(train, model.predict(train)),
+                                            registered_model_name="dag_clf")
+    finally:
+        mlflow.set_tracking_uri(None)
+    return model, f"azureml:dag_clf:{info.registered_model_version}"
+
+
+def _pipeline(ws, tmp_path: Path, table: pd.DataFrame, model: str) -> Pipeline:
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    (src / "unused.py").write_text("# the model step runs aml-bridge's scoring script, not this\n")
+    path = tmp_path / "rows.csv"
+    table.to_csv(path, index=False)
+    config = ParallelRunConfig(environment=Environment("sklearn"), entry_script="unused.py", source_directory=str(src),
+                               error_threshold=-1, output_action="append_row", compute_target="cpu-cluster",
+                               node_count=2, process_count_per_node=1, mini_batch_size="512kb")
+    scores = PipelineData("scores", datastore=ws.get_default_datastore())
+    step = _ModelStep("score", config, inputs=[Dataset.Tabular.from_delimited_files(str(path)).as_named_input("rows")],
+                      output=scores, allow_reuse=False, model=model)
+    return Pipeline(ws, [step])
+
+
+def test_model_step_on_airflow_scores_100k_rows_like_predict(ws, tmp_path, registered) -> None:
+    model, reference = registered
+    table = _table(100_000)
+    pipeline_run = Experiment(ws, "parallel-model").submit(_pipeline(ws, tmp_path, table, reference))
+
+    assert pipeline_run.wait_for_completion(show_output=False) == "Completed"
+    step = next(s for s in pipeline_run.get_steps() if s.name == "score")
+    out = Path(step.get_output_data("scores").download(str(tmp_path / "dl")))
+    scored = pd.read_csv(out / "parallel_run_step.txt", sep=" ", header=None)
+    assert scored.shape == (100_000, len(COLUMNS) + 1)
+    np.testing.assert_array_equal(scored.iloc[:, :3].to_numpy(), table.to_numpy())  # input columns, input order
+    np.testing.assert_array_equal(scored.iloc[:, 3].to_numpy(), model.predict(table))
+    metrics = step.get_metrics()
+    assert metrics["items_succeeded"][-1] == 100_000 and metrics["mini_batches_failed"][-1] == 0
+    assert {"logs/sys/node/0/std_log.txt", "logs/sys/node/1/std_log.txt"} <= set(step.get_file_names())
+
+
+def test_signature_mismatch_fails_the_step_in_prepare_naming_the_columns(ws, tmp_path, registered) -> None:
+    _, reference = registered
+    table = _table(200).rename(columns={"c": "extra_col"})
+    pipeline_run = Experiment(ws, "parallel-model-bad").submit(_pipeline(ws, tmp_path, table, reference))
+
+    assert pipeline_run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    step = next(s for s in pipeline_run.get_steps() if s.name == "score")
+    assert step.get_status() == "Failed"
+    error = step.get_details()["error"]["error"]["message"]
+    assert "missing columns ['c'], extra columns ['extra_col']" in error
+    assert not any(n.startswith("logs/sys/node/") for n in step.get_file_names())  # no node task ran
