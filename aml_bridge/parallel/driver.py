@@ -222,7 +222,8 @@ class Supervisor:
 
     def _check_timeout(self, slot: _Slot) -> None:
         limit = self.settings.run_invocation_timeout
-        if slot.current is None or time.time() - slot.current[1] <= limit or not slot.process.is_alive():
+        current = slot.current  # read once: the worker changes it while we look
+        if current is None or time.time() - current[1] <= limit or not slot.process.is_alive():
             return
         slot.process.kill()
         slot.process.join()
