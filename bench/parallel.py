@@ -73,10 +73,13 @@ def settings_for(source: str, size: int, processes: int):
         append_row_file_name="out.txt", logging_level="INFO", environment=None, environment_version=None)
 
 
+WORK_ROOT: str | None = None  # --work-root: where the driver's work folder (its ledger) lives
+
+
 def driver(source: str, batches: list, processes: int, scratch: str) -> float:
     from aml_bridge.parallel.driver import run_parallel
 
-    work = tempfile.mkdtemp(dir=scratch)
+    work = tempfile.mkdtemp(dir=WORK_ROOT or scratch)
     start = time.perf_counter()
     summary = run_parallel(settings_for(source, 10, processes), batches, os.path.join(work, "w"),
                            os.path.join(work, "out"), processes)
@@ -165,7 +168,11 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--spin-ms", type=float, default=2.0, help="CPU per item in the cpu case")
     parser.add_argument("--memory-files", type=int, default=100_000, help="0 skips the memory case")
+    parser.add_argument("--work-root", help="folder for the driver's work folders (default: the scratch folder "
+                                            "on the temp dir's file system; /dev/shm shows the ledger's file cost)")
     args = parser.parse_args()
+    global WORK_ROOT
+    WORK_ROOT = args.work_root
 
     from aml_bridge.parallel import manifest
 
@@ -175,7 +182,8 @@ def main() -> None:
         with open(os.path.join(source, "entry.py"), "w") as fh:
             fh.write(ENTRY)
         batches = manifest.file_batches(make_files(os.path.join(scratch, "files"), args.files), 10)
-        print(f"{args.files:,} files, mini_batch_size=10 ({len(batches)} mini-batches), medians of {args.repeats}\n")
+        print(f"{args.files:,} files, mini_batch_size=10 ({len(batches)} mini-batches), medians of {args.repeats}; "
+              f"driver work folders under {WORK_ROOT or scratch}\n")
         print("| case | processes | driver s | Pool s | driver / Pool |")
         print("|---|---|---|---|---|")
         small = compare("small files", source, batches, 2, args.repeats, scratch)
