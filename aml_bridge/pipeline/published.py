@@ -36,18 +36,10 @@ def publish_pipeline(pipeline: Any, name: str | None, description: str | None, v
     return PublishedPipeline(pipeline.workspace, record)
 
 
-class PublishedPipeline:
+class PublishedPipeline(svc.RecordEntity):
     """Azure's PublishedPipeline: `submit`, `endpoint`, `disable`/`enable` (the DAG is paused)."""
 
-    def __init__(self, workspace: Any, record: dict[str, Any]) -> None:
-        self._workspace = workspace
-        self._record = record
-
-    id = property(lambda self: self._record["id"])
-    name = property(lambda self: self._record["name"])
-    description = property(lambda self: self._record.get("description"))
     version = property(lambda self: self._record.get("version"))
-    status = property(lambda self: self._record["status"])
     total_run_steps = property(lambda self: self._record.get("total_run_steps"))
     continue_on_step_failure = property(lambda self: self._record.get("continue_on_step_failure"))
     dag_id = property(lambda self: self._record["dag_id"])
@@ -122,17 +114,9 @@ def check_submittable(record: dict[str, Any], experiment_name: Any, parameters: 
     svc.check_parameters(record, parameters)
 
 
-class PipelineEndpoint:
+class PipelineEndpoint(svc.RecordEntity):
     """Azure's PipelineEndpoint: a name with numbered versions of published pipelines and a default."""
 
-    def __init__(self, workspace: Any, record: dict[str, Any]) -> None:
-        self._workspace = workspace
-        self._record = record
-
-    id = property(lambda self: self._record["id"])
-    name = property(lambda self: self._record["name"])
-    description = property(lambda self: self._record.get("description"))
-    status = property(lambda self: self._record["status"])
     default_version = property(lambda self: self._record["default_version"])
 
     @property

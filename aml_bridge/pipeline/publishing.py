@@ -17,6 +17,19 @@ KINDS = ("pipelines", "endpoints", "schedules")
 ACTIVE, DISABLED = "Active", "Disabled"
 
 
+class RecordEntity:
+    """An Azure entity the pipeline service stores as a JSON record (published pipeline, endpoint, schedule)."""
+
+    def __init__(self, workspace: Any, record: dict[str, Any]) -> None:
+        self._workspace = workspace
+        self._record = record
+
+    id = property(lambda self: self._record["id"])
+    name = property(lambda self: self._record["name"])
+    description = property(lambda self: self._record.get("description"))
+    status = property(lambda self: self._record["status"])
+
+
 class PipelineService(Protocol):
     def publish(self, pipeline: Any, record: dict[str, Any]) -> None:
         """Register `record` (kind pipelines) and the DAG that rebuilds `pipeline` from its definition."""

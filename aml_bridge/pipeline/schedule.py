@@ -16,18 +16,10 @@ from . import publishing as svc
 from .recurrence import ScheduleRecurrence
 
 
-class Schedule:
+class Schedule(svc.RecordEntity):
     """Azure's Schedule: `create`, `get`, `list`, `disable`, `enable`, `update`."""
 
-    def __init__(self, workspace: Any, record: dict[str, Any]) -> None:
-        self._workspace = workspace
-        self._record = record
-
-    id = property(lambda self: self._record["id"])
-    name = property(lambda self: self._record["name"])
-    description = property(lambda self: self._record.get("description"))
     pipeline_id = property(lambda self: self._record["pipeline_id"])
-    status = property(lambda self: self._record["status"])
     experiment_name = property(lambda self: self._record["experiment_name"])
     datastore_name = property(lambda self: self._record.get("datastore"))
     path_on_datastore = property(lambda self: self._record.get("path_on_datastore"))
