@@ -47,6 +47,10 @@ def test_example_pipeline_on_s3(s3_config, s3, bucket, tmp_path, monkeypatch):
     prepare_id, train_id = steps["prepare"].id, steps["train"].id
     assert {f"data/azureml/{prepare_id}/prepared_data/train.csv",
             f"data/azureml/{train_id}/model_dir/model.pkl"} <= set(stored)
+    score_id = steps["batch-score"].id  # the ParallelRunStep: tabular input from S3, output uploaded to S3
+    assert f"data/azureml/{score_id}/scores/scores.txt" in stored
+    scores = s3.get_object(Bucket=bucket, Key=f"data/azureml/{score_id}/scores/scores.txt")["Body"].read()
+    assert len(scores.decode().splitlines()) == 45
     artifacts = [k for k in stored if k.startswith("mlflow/")]
     assert any(k.endswith("/outputs/model.pkl") for k in artifacts)
     assert any(k.endswith("/user_logs/std_log.txt") for k in artifacts)
