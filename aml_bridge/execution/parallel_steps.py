@@ -99,25 +99,26 @@ class ParallelStepExecution(StepExecution):
         outputs = output_locations(self.step, run.id)
         output_path = self._output_folder(outputs)
         ports = {**inputs, **({settings.output: output_path} if settings.output and output_path else {})}
-        if not os.path.exists(manifest_path(self.work_dir)):  # a retried prepare keeps the first manifest
+        if os.path.exists(manifest_path(self.work_dir)):  # a retried prepare keeps the first manifest
+            batches = manifest.read(manifest_path(self.work_dir))
+        else:
             source = os.path.join(self.work_dir, "source")
             if settings.source_directory and not os.path.isdir(source):
                 copy_tree(settings.source_directory, source, exclude=[self.workspace.config.home])
             files = self._main_files(settings, inputs)
-            write_manifest(self.work_dir, manifest.build(settings.input_kind, files, settings.mini_batch_size,
-                                                         settings.partition_keys, settings.rank_mini_batch_count))
+            batches = manifest.build(settings.input_kind, files, settings.mini_batch_size, settings.partition_keys,
+                                     settings.rank_mini_batch_count)
+            write_manifest(self.work_dir, batches)
         if settings.source_directory:
             settings.source_directory = os.path.join(self.work_dir, "source")
         if settings.model:  # a model that cannot take the input fails the step here, before any node starts
-            check_model(settings, manifest.read(manifest_path(self.work_dir)), self.work_dir,
-                        self.workspace.config.tracking_uri)
+            check_model(settings, batches, self.work_dir, self.workspace.config.tracking_uri)
         NodeSpec(settings=settings.to_extra(), output_path=output_path,
                  user_args=resolve_arguments(self.step, ports, self.parameters),
                  env=step_environment(self.step, ports, self.parameters),
                  processes=settings.process_count_per_node or os.cpu_count() or 1, reuse_key=key,
                  outputs={n: {"datastore": d, "path": p} for n, (d, p) in outputs.items()}).write(self.work_dir)
-        total = len(manifest.read(manifest_path(self.work_dir)))
-        print(f"Step [{self.step.task_id}]: {total} mini-batches on {settings.node_count} node(s) x "
+        print(f"Step [{self.step.task_id}]: {len(batches)} mini-batches on {settings.node_count} node(s) x "
               f"{settings.process_count_per_node or os.cpu_count()} process(es); work folder {self.work_dir}",
               flush=True)
         return {"nodes": list(range(settings.node_count)), "work_dir": self.work_dir, "run_id": run._backend_id}
@@ -292,6 +293,7 @@ class _ProgressReporter:
 
     def __init__(self, run: Run, work_dir: str) -> None:
         self.run, self.work_dir = run, work_dir
+        self.total = len(manifest.read(manifest_path(work_dir)))  # read once, not every interval
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="aml-bridge-progress", daemon=True)
 
@@ -309,8 +311,7 @@ class _ProgressReporter:
 
     def _log(self) -> None:
         try:
-            total = len(manifest.read(manifest_path(self.work_dir)))
-            for name, value in progress_mod.collect(self.work_dir, total).metrics().items():
+            for name, value in progress_mod.collect(self.work_dir, self.total).metrics().items():
                 self.run.log(name, value)
             self.run.flush()
         except Exception as exc:  # noqa: BLE001 - progress is best effort; the gather logs the truth

@@ -389,27 +389,13 @@ def summarise(settings: ParallelSettings, work_dir: str, output_path: str | None
     if reason is None and unfinished:
         reason = f"{unfinished} mini-batches did not finish"
     failed = {i: o.get("error") or "" for i, o in sorted(outcomes.items()) if o["status"] == "failed"}
-    wall = max((n.seconds for n in nodes), default=0.0) or progress_seconds(work_dir)
+    wall = max((n.seconds for n in nodes), default=0.0) or progress.span(work_dir)
     return Summary(status="Failed" if reason else "Completed", total=len(batches),
                    done=totals.ok, failed=totals.failed_batches, failed_items=totals.failed_items,
                    succeeded_items=totals.succeeded_items,
                    items_per_second=round(totals.succeeded_items / wall, 3) if wall else 0.0,
                    seconds=round(wall, 3), reason=reason, failed_mini_batches=failed,
                    output_file=output_file, init_failures=sum(n.init_failures for n in nodes))
-
-
-def progress_seconds(work_dir: str) -> float:
-    """Wall time from the first node session's start to the last one's last report."""
-    folder = progress.folder(work_dir)
-    times = []
-    for name in os.listdir(folder) if os.path.isdir(folder) else []:
-        try:
-            with open(os.path.join(folder, name)) as fh:
-                info = json.load(fh)
-            times += [info["started"], info["updated"]]
-        except (OSError, ValueError, KeyError):
-            continue
-    return max(times) - min(times) if times else 0.0
 
 
 __all__ = ["NodeResult", "Summary", "driver_argv", "gather", "literal_arguments", "manifest_path", "run_node",

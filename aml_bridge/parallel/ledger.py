@@ -186,13 +186,6 @@ class Ledger:
         if outcome.get("status") == "failed":
             os.close(os.open(self._path("failed", batch_id), os.O_WRONLY | os.O_CREAT, 0o644))
 
-    def text(self, batch_id: int) -> str:
-        """A finished mini-batch's output lines."""
-        entry = self.entry(batch_id)
-        if entry is None:
-            raise FileNotFoundError(self._path("done", batch_id))
-        return entry[1]
-
     def entry(self, batch_id: int) -> tuple[dict[str, Any], str] | None:
         """A finished mini-batch's outcome and output lines, in one read; None while unfinished."""
         text = _read_all(self._path("done", batch_id))

@@ -65,24 +65,36 @@ def write(work_dir: str, session: str, node: str, started: float, succeeded: int
     os.replace(tmp, path)
 
 
-def collect(work_dir: str, total: int) -> Progress:
-    """The whole step's progress now; items/s over the time since the first session started."""
-    done, failed = Ledger(os.path.join(work_dir, "ledger")).counts()
-    sessions = []
+def sessions(work_dir: str) -> list[dict]:
+    """Every node session's last report."""
+    found = []
     if os.path.isdir(folder(work_dir)):
         for name in os.listdir(folder(work_dir)):
             if name.endswith(".json"):
                 try:
                     with open(os.path.join(folder(work_dir), name)) as fh:
-                        sessions.append(json.load(fh))
+                        found.append(json.load(fh))
                 except (OSError, ValueError):
                     continue
-    succeeded = sum(s["succeeded_items"] for s in sessions)
-    failed_items = sum(s["failed_items"] for s in sessions)
-    started = min((s["started"] for s in sessions), default=time.time())
-    ended = max((s["updated"] for s in sessions), default=started)
+    return found
+
+
+def span(work_dir: str) -> float:
+    """Wall time from the first node session's start to the last one's last report."""
+    found = sessions(work_dir)
+    return max(s["updated"] for s in found) - min(s["started"] for s in found) if found else 0.0
+
+
+def collect(work_dir: str, total: int) -> Progress:
+    """The whole step's progress now; items/s over the time since the first session started."""
+    done, failed = Ledger(os.path.join(work_dir, "ledger")).counts()
+    reports = sessions(work_dir)
+    succeeded = sum(s["succeeded_items"] for s in reports)
+    failed_items = sum(s["failed_items"] for s in reports)
+    started = min((s["started"] for s in reports), default=time.time())
+    ended = max((s["updated"] for s in reports), default=started)
     seconds = max(ended - started, 1e-6)
-    return Progress(total, done, failed, succeeded, failed_items, succeeded / seconds if sessions else 0.0)
+    return Progress(total, done, failed, succeeded, failed_items, succeeded / seconds if reports else 0.0)
 
 
-__all__ = ["Progress", "collect", "interval", "write"]
+__all__ = ["Progress", "collect", "interval", "sessions", "span", "write"]
