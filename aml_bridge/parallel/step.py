@@ -111,6 +111,19 @@ def _as_inputs(items: list[Any], arguments: list[Any]) -> list[Any]:
     return converted
 
 
+def set_input_modes(step: PipelineStep, main_count: int, partitioned: bool) -> None:
+    """File datasets are mounted (each worker lists its files), except partitioned main inputs: direct."""
+    for index, port in enumerate(step._in_ports):
+        if port.kind != "dataset" or port.dataset_type != "file":
+            continue
+        if index < main_count and partitioned:
+            if port.mode != "direct":
+                raise _fail(step.name, f"input {step._label(port)} must be in direct mode: partition_keys "
+                                       "need a partitioned dataset, not a mounted folder")
+        else:
+            port.mode = "mount"
+
+
 class ParallelRunStep(PipelineStep):
     """`azureml.pipeline.steps.ParallelRunStep`: mini-batch processing of one kind of input."""
 
@@ -191,17 +204,7 @@ class ParallelRunStep(PipelineStep):
             raise _fail(name, f"The value '{config.entry_script}' specified in entry_script is not a file.")
 
     def _set_input_modes(self, name: str) -> None:
-        """File datasets are mounted (each worker lists its files), except partitioned main inputs: direct."""
-        partitioned = self.parallel_run_config.partition_keys is not None
-        for index, port in enumerate(self._in_ports):
-            if port.kind != "dataset" or port.dataset_type != "file":
-                continue
-            if index < self._input_count and partitioned:
-                if port.mode != "direct":
-                    raise _fail(name, f"input {self._label(port)} must be in direct mode: partition_keys "
-                                      "need a partitioned dataset, not a mounted folder")
-            else:
-                port.mode = "mount"
+        set_input_modes(self, self._input_count, self.parallel_run_config.partition_keys is not None)
 
     @property
     def arguments(self) -> list[Arg]:
@@ -269,4 +272,4 @@ class ParallelRunStep(PipelineStep):
 
 
 __all__ = ["ALLOWED_INPUTS", "ParallelRunStep", "RESERVED_ARGUMENTS", "check_arguments", "input_kind",
-           "rank_mini_batch_count"]
+           "rank_mini_batch_count", "set_input_modes"]

@@ -182,6 +182,8 @@ class Parallel:
         self.mini_batch_error_threshold = component.mini_batch_error_threshold
         self.mini_batch_size, self.partition_keys = component.mini_batch_size, component.partition_keys
         self.is_deterministic = component.is_deterministic
+        self._after: list[Any] = []  # run_after steps, when the node is a step of a v1 Pipeline
+        self._step: Any = None
 
     @property
     def instance_count(self) -> int | None:
@@ -201,6 +203,34 @@ class Parallel:
     def _plan_extra(self) -> dict[str, Any]:
         """The `extra` of this node's `parallel_run` StepPlan (same schema as a v1 ParallelRunStep's)."""
         return plan_settings(self).to_extra()
+
+    def __call__(self, **inputs: Any) -> Parallel:
+        """Azure's `component(name=value, ...)`: a new node with these inputs bound (this one is unchanged).
+
+        Data inputs take v1 data objects (a Dataset's `as_named_input(...)`, `PipelineData.as_dataset()`,
+        an `OutputFileDatasetConfig`) or `Input(path=<one of those>)`, so the node can be a step of a
+        v1 `Pipeline`; primitive inputs take values.
+        """
+        label = self.name or self.display_name or "parallel"
+        unknown = sorted(set(inputs) - set(self.component.inputs))
+        if unknown:
+            raise _fail(label, f"no input named {', '.join(unknown)}; inputs: {sorted(self.component.inputs)}")
+        node = copy.copy(self)
+        node.inputs = {**self.inputs, **{k: v for k, v in inputs.items() if v is not None}}
+        node.outputs, node._after, node._step = dict(self.outputs), list(self._after), None
+        return node
+
+    def run_after(self, step: Any) -> None:
+        """Run this node only after `step` (v1's control edge), e.g. after the step registering its model."""
+        self._after.append(step)
+
+    def _pipeline_step(self) -> Any:
+        """This node as a step of a v1 `Pipeline` (made once, so the graph sees one step per node)."""
+        if self._step is None:
+            from .node_step import ParallelNodeStep
+
+            self._step = ParallelNodeStep(self)
+        return self._step
 
 
 def parallel_run_function(*, name: str | None = None, description: str | None = None,

@@ -28,7 +28,14 @@ class Graph:
             self.upstream.setdefault(downstream, {}).setdefault(upstream, reason)
 
 
+def _as_step(item: Any) -> Any:
+    """A v2 node (`Parallel`) stands for the step it makes; anything else is itself."""
+    make = getattr(item, "_pipeline_step", None)
+    return make() if callable(make) and not isinstance(item, type) else item
+
+
 def _flatten(item: Any) -> list[PipelineStep]:
+    item = _as_step(item)
     if isinstance(item, PipelineStep):
         return [item]
     if isinstance(item, PipelineData):
@@ -68,6 +75,7 @@ class _Builder:
 
     def item(self, item: Any) -> set[PipelineStep]:
         """Visit an element; returns its steps plus the ones closure pulled in for it."""
+        item = _as_step(item)
         if isinstance(item, PipelineData):
             item = _producer(item)
         if isinstance(item, PipelineStep):
