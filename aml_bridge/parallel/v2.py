@@ -158,6 +158,19 @@ class ParallelComponent:
         return _instance_count(self.resources)
 
 
+class _Ports(dict):
+    """A node's `inputs`/`outputs`: a dict that also reads and binds by attribute (`node.outputs.scores = ...`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no port named {name!r}; ports: {sorted(self)}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+
 class Parallel:
     """A parallel node (inside a v2 pipeline or standalone): a component plus job-level settings."""
 
@@ -170,7 +183,7 @@ class Parallel:
         self.name, self.description, self.display_name = name, description, display_name
         self.tags, self.properties = dict(tags or {}), dict(properties or {})
         self.experiment_name, self.compute, self.identity = experiment_name, compute, identity
-        self.inputs, self.outputs = dict(inputs or {}), dict(outputs or {})
+        self.inputs, self.outputs = _Ports(inputs or {}), _Ports(outputs or {})
         self.environment_variables = dict(environment_variables or {})
         self.resources = copy.copy(component.resources)  # set_resources must not change the component
         self._base_path = os.getcwd()  # the SDK resolves `code` against the cwd at construction
@@ -216,8 +229,8 @@ class Parallel:
         if unknown:
             raise _fail(label, f"no input named {', '.join(unknown)}; inputs: {sorted(self.component.inputs)}")
         node = copy.copy(self)
-        node.inputs = {**self.inputs, **{k: v for k, v in inputs.items() if v is not None}}
-        node.outputs, node._after, node._step = dict(self.outputs), list(self._after), None
+        node.inputs = _Ports({**self.inputs, **{k: v for k, v in inputs.items() if v is not None}})
+        node.outputs, node._after, node._step = _Ports(self.outputs), list(self._after), None
         return node
 
     def run_after(self, step: Any) -> None:

@@ -1,8 +1,11 @@
-"""An Azure ML SDK v1 pipeline definition, written exactly as for Azure ML: prepare -> train -> evaluate,
-and a ParallelRunStep that batch-scores the held-out rows with the trained model.
+"""An Azure ML pipeline definition, written exactly as for Azure ML: SDK v1 steps prepare -> train -> evaluate,
+and an SDK v2 parallel node (`ParallelTask(type="model")`) that batch-scores the held-out rows with the
+model the train step registered, with no scoring script.
 
-Run on Azure ML with `python pipeline.py`. With aml-bridge the same file, unchanged, is run by
-`aml-bridge pipeline run pipeline.py`, or scheduled through the DAG file beside it (`dag.py`).
+With aml-bridge the file is run by `aml-bridge pipeline run pipeline.py`, or scheduled through the DAG
+file beside it (`dag.py`). The v1 steps are unchanged Azure code; on Azure ML itself the v2 node would
+need a v2 `@pipeline` around it, aml-bridge lets it sit in the v1 `Pipeline`, so a pipeline can move to
+the model task one step at a time (the v1 `ParallelRunStep` form of this step is in README.md).
 """
 
 import os
@@ -13,7 +16,10 @@ from azureml.core.compute_target import ComputeTargetException
 from azureml.core.conda_dependencies import CondaDependencies
 from azureml.core.runconfig import RunConfiguration
 from azureml.pipeline.core import Pipeline, PipelineData, PipelineParameter
-from azureml.pipeline.steps import ParallelRunConfig, ParallelRunStep, PythonScriptStep
+from azureml.pipeline.steps import PythonScriptStep
+
+from azure.ai.ml import Input, Output
+from azure.ai.ml.parallel import ParallelTask, RetrySettings, parallel_run_function
 
 ws = Workspace.from_config()
 datastore = ws.get_default_datastore()
@@ -29,7 +35,7 @@ except ComputeTargetException:
     compute_target.wait_for_completion(show_output=True)
 
 env = Environment("wine-sklearn")
-env.python.conda_dependencies = CondaDependencies.create(pip_packages=["scikit-learn", "pandas", "joblib"])
+env.python.conda_dependencies = CondaDependencies.create(pip_packages=["scikit-learn", "pandas", "joblib", "mlflow"])
 run_config = RunConfiguration()
 run_config.environment = env
 
@@ -38,7 +44,7 @@ test_size = PipelineParameter(name="test_size", default_value=0.25)
 regularization = PipelineParameter(name="regularization", default_value=1.0)
 
 prepared_data = PipelineData("prepared_data", datastore=datastore)
-holdout = PipelineData("holdout", datastore=datastore).as_dataset()  # consumed as a tabular dataset
+holdout = PipelineData("holdout", datastore=datastore).as_dataset()  # features only, consumed as a table
 model_dir = PipelineData("model_dir", datastore=datastore)
 scores = PipelineData("scores", datastore=datastore)
 
@@ -75,29 +81,27 @@ evaluate_step = PythonScriptStep(
     source_directory=source_directory,
 )
 
-# Batch scoring: mini-batches of ~1 KB of CSV rows, 2 nodes x 2 processes, one line per scored row.
-score_config = ParallelRunConfig(
-    source_directory=source_directory,
-    entry_script="score.py",
-    mini_batch_size="1KB",
-    error_threshold=5,
-    output_action="append_row",
-    append_row_file_name="scores.txt",
-    environment=env,
-    compute_target=compute_target,
-    node_count=2,
-    process_count_per_node=2,
-    run_invocation_timeout=120,
-)
-score_step = ParallelRunStep(
+# Batch scoring (SDK v2): mini-batches of ~1 KB of CSV rows, 2 nodes x 2 processes; each line is a row's
+# features followed by the model's prediction. The model is resolved when the step runs: the version
+# the train step just registered.
+batch_score = parallel_run_function(
     name="batch-score",
-    parallel_run_config=score_config,
-    inputs=[holdout.parse_delimited_files().as_named_input("holdout")],
-    output=scores,
-    side_inputs=[model_dir],
-    arguments=["--model", model_dir],
-    allow_reuse=False,
+    inputs={"holdout": Input(type="mltable")},
+    outputs={"scores": Output(type="uri_folder")},
+    input_data="${{inputs.holdout}}",
+    mini_batch_size="1kb",
+    instance_count=2,
+    max_concurrency_per_instance=2,
+    error_threshold=5,
+    retry_settings=RetrySettings(timeout=120, max_retries=2),
+    compute=cluster_name,
+    is_deterministic=False,
+    task=ParallelTask(type="model", model="azureml:wine-classifier:latest", append_row_to="${{outputs.scores}}",
+                      environment=env),
 )
+score_step = batch_score(holdout=holdout.parse_delimited_files().as_named_input("holdout"))
+score_step.outputs.scores = Output(type="uri_folder", path=scores)
+score_step.run_after(train_step)  # the model it scores is registered by train
 
 pipeline = Pipeline(workspace=ws, steps=[evaluate_step, score_step],
                     description="Wine classifier: prepare, train, evaluate, batch-score")

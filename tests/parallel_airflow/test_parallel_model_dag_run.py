@@ -1,9 +1,8 @@
 """`ParallelTask(type='model')` on real Airflow (`dag.test()`): a scikit-learn model registered in MLflow
 scores a 100,000-row CSV through prepare >> 2 mapped node tasks >> gather, with no entry script.
 
-v2 `Parallel` nodes are not pipeline steps yet (there is no `dsl.pipeline`), so the step here is a
-ParallelRunStep (for its ports: a tabular dataset in, PipelineData out) whose plan carries the
-settings `plan_settings` gives the equivalent v2 model node: the operators run only the plan.
+The step is a v2 `Parallel` node (from `parallel_run_function(...)` called with its input: a v1
+tabular dataset), placed in a v1 `Pipeline` like any step.
 """
 
 from __future__ import annotations
@@ -17,37 +16,10 @@ import pytest
 
 from aml_bridge import Experiment
 from aml_bridge.data import Dataset
-from aml_bridge.parallel import (
-    Input,
-    Output,
-    ParallelRunConfig,
-    ParallelRunStep,
-    ParallelTask,
-    parallel_run_function,
-)
-from aml_bridge.parallel.v2 import plan_settings
+from aml_bridge.parallel import Input, Output, ParallelTask, parallel_run_function
 from aml_bridge.pipeline import Pipeline, PipelineData
-from aml_bridge.train import Environment
 
 COLUMNS = ["a", "b", "c"]
-
-
-class _ModelStep(ParallelRunStep):
-    """A ParallelRunStep planned with a v2 model node's task settings (entry script, model)."""
-
-    def __init__(self, *args: Any, model: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        node = parallel_run_function(name="score", inputs={"rows": Input(type="mltable")}, outputs={"s": Output()},
-                                     input_data="${{inputs.rows}}", task=ParallelTask(
-                                         type="model", model=model, append_row_to="${{outputs.s}}"))
-        self._model_settings = plan_settings(node)
-
-    def _plan_spec(self, context: Any) -> dict[str, Any]:
-        spec = super()._plan_spec(context)
-        task = {k: getattr(self._model_settings, k) for k in ("entry_script", "source_directory", "model")}
-        spec["extra"].update(task)
-        spec["script"], spec["source_directory"] = task["entry_script"], task["source_directory"]
-        return spec
 
 
 def _table(rows: int) -> pd.DataFrame:
@@ -78,18 +50,16 @@ def registered(ws) -> Any:
 
 
 def _pipeline(ws, tmp_path: Path, table: pd.DataFrame, model: str) -> Pipeline:
-    src = tmp_path / "src"
-    src.mkdir(exist_ok=True)
-    (src / "unused.py").write_text("# the model step runs aml-bridge's scoring script, not this\n")
     path = tmp_path / "rows.csv"
     table.to_csv(path, index=False)
-    config = ParallelRunConfig(environment=Environment("sklearn"), entry_script="unused.py", source_directory=str(src),
-                               error_threshold=-1, output_action="append_row", compute_target="cpu-cluster",
-                               node_count=2, process_count_per_node=1, mini_batch_size="512kb")
-    scores = PipelineData("scores", datastore=ws.get_default_datastore())
-    step = _ModelStep("score", config, inputs=[Dataset.Tabular.from_delimited_files(str(path)).as_named_input("rows")],
-                      output=scores, allow_reuse=False, model=model)
-    return Pipeline(ws, [step])
+    score = parallel_run_function(
+        name="score", inputs={"rows": Input(type="mltable")}, outputs={"scores": Output(type="uri_folder")},
+        input_data="${{inputs.rows}}", instance_count=2, max_concurrency_per_instance=1, mini_batch_size="512kb",
+        compute="cpu-cluster", is_deterministic=False,
+        task=ParallelTask(type="model", model=model, append_row_to="${{outputs.scores}}"))
+    node = score(rows=Dataset.Tabular.from_delimited_files(str(path)).as_named_input("rows"))
+    node.outputs["scores"] = PipelineData("scores", datastore=ws.get_default_datastore())
+    return Pipeline(ws, [node])
 
 
 def test_model_step_on_airflow_scores_100k_rows_like_predict(ws, tmp_path, registered) -> None:

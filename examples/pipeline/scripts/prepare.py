@@ -9,7 +9,7 @@ from sklearn.model_selection import train_test_split
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--output", required=True, help="folder for train.csv and test.csv")
-parser.add_argument("--holdout", help="folder for holdout.csv (the test rows, for batch scoring)")
+parser.add_argument("--holdout", help="folder for holdout.csv (the test rows' features, for batch scoring)")
 parser.add_argument("--test-size", type=float, default=0.25)
 parser.add_argument("--seed", type=int, default=42)
 args = parser.parse_args()
@@ -23,7 +23,7 @@ train.to_csv(os.path.join(args.output, "train.csv"), index=False)
 test.to_csv(os.path.join(args.output, "test.csv"), index=False)
 if args.holdout:
     os.makedirs(args.holdout, exist_ok=True)
-    test.to_csv(os.path.join(args.holdout, "holdout.csv"), index=False)
+    test.drop(columns="target").to_csv(os.path.join(args.holdout, "holdout.csv"), index=False)
 
 run.log("test_size", args.test_size)
 run.log("train_rows", len(train))

@@ -1,11 +1,15 @@
-"""Step 2: fit a scaled logistic regression, log its metrics, save and register the model."""
+"""Step 2: fit a scaled logistic regression, log its metrics, save it as an MLflow model (with its
+signature: the batch-score step checks the held-out columns against it) and register it."""
 
 import argparse
 import os
 
 import joblib
+import mlflow.sklearn
 import pandas as pd
+import sklearn
 from azureml.core import Run
+from mlflow.models import infer_signature
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import cross_val_predict, cross_val_score
@@ -39,9 +43,10 @@ run.parent.log("cv_accuracy_mean", float(scores.mean()))
 
 os.makedirs(args.model, exist_ok=True)
 joblib.dump(model, os.path.join(args.model, "model.pkl"))  # for the evaluate step
-os.makedirs("outputs", exist_ok=True)
-joblib.dump(model, "outputs/model.pkl")
-run.upload_file(name="outputs/model.pkl", path_or_stream="outputs/model.pkl")
-registered = run.register_model(model_name=args.model_name, model_path="outputs/model.pkl",
+# An MLflow model folder (MLmodel + model.pkl): scored by the batch-score step with no scoring script.
+mlflow.sklearn.save_model(model, "outputs/model", signature=infer_signature(X, model.predict(X)),
+                          pip_requirements=[f"scikit-learn=={sklearn.__version__}"])
+run.upload_folder(name="outputs/model", path="outputs/model")
+registered = run.register_model(model_name=args.model_name, model_path="outputs/model",
                                 tags={"C": str(args.C), "cv_accuracy": f"{scores.mean():.3f}"})
 print(f"cv accuracy {scores.mean():.3f}; registered {registered.name} version {registered.version}")
