@@ -31,7 +31,7 @@ def main() -> int:
     HOME.mkdir(exist_ok=True)
     print(f"$ aml-bridge pipeline run {DEFINITION} --log-file {LOG}")
     print("  (a minute or two the first time: Airflow's metadata DB is created, then three step processes and a\n"
-          "   ParallelRunStep on 2 node tasks x 2 worker processes run)",
+          "   model-scoring parallel step on 2 node tasks x 2 worker processes run)",
           flush=True)
     cli = Path(sys.executable).with_name("aml-bridge")
     done = subprocess.run([str(cli), "pipeline", "run", str(DEFINITION), "--log-file", str(LOG)],
@@ -93,15 +93,16 @@ def show(run_id: str) -> None:
 
 
 def _show_scores(step) -> None:
-    """The ParallelRunStep's gathered append_row output and its summary (logs/job_result.txt)."""
+    """The model-scoring step's gathered append_row output and its summary (logs/job_result.txt)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(step.get_output_data("scores").download(tmp))
-        lines = (folder / "scores.txt").read_text().splitlines()
+        lines = (folder / "parallel_run_step.txt").read_text().splitlines()
         step.download_file("logs/job_result.txt", tmp)
         result = (Path(tmp) / "job_result.txt").read_text().splitlines()
-    print(f"\nParallelRunStep batch-score: {len(lines)} held-out rows scored, lines 'target predicted confidence':")
+    print(f"\nParallelTask(type='model') batch-score: {len(lines)} held-out rows scored by {MODEL} (no scoring "
+          "script);\nlines '<13 feature values> <predicted class>':")
     for line in lines[:3]:
         print(f"    {line}")
     print("    ...")

@@ -160,13 +160,14 @@ def test_example_pipeline_under_the_scheduler(cluster, ws):
     steps = {s.name: s for s in pipeline_run.get_steps()}
     assert set(steps) == {"prepare", "train", "evaluate", "batch-score"}
     assert all(s.get_status() == "Completed" for s in steps.values())
-    # the ParallelRunStep: 2 mapped node tasks under the real scheduler, every held-out row scored once
+    # the model-scoring parallel node: 2 mapped node tasks under the real scheduler, every held-out row scored once
     nodes = cluster.api("GET", f"/api/v2/dags/aml_example_pipeline/dagRuns/{run_id}/taskInstances"
                                "?task_id=batch-score__nodes")
     mapped = [t for t in nodes["task_instances"] if t["task_id"] == "batch-score__nodes"]
     assert sorted(t["map_index"] for t in mapped) == [0, 1] and {t["state"] for t in mapped} == {"success"}
     scores = steps["batch-score"].get_output_data("scores").download(str(ws.config.home) + "/scores", overwrite=True)
-    assert len((Path(scores) / "scores.txt").read_text().splitlines()) == steps["prepare"].get_metrics()["test_rows"]
+    lines = (Path(scores) / "parallel_run_step.txt").read_text().splitlines()
+    assert len(lines) == steps["prepare"].get_metrics()["test_rows"]
     assert steps["evaluate"].get_metrics()["accuracy"] > 0.5
     assert steps["prepare"].get_metrics()["test_size"] == 0.4  # the conf reached the step
     prepared = steps["prepare"].get_output_data("prepared_data")

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import joblib
+import mlflow.pyfunc
 import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
@@ -81,7 +81,7 @@ def test_run_tree_and_metrics(ws, example_run):
     assert len(train["cv_accuracy"]) == 5 and train["cv_accuracy_mean"] > 0.9
     assert train["cv_confusion_matrix"].startswith("aml://artifactId/")
     files = steps["train"].get_file_names()
-    assert {"cv_confusion_matrix", "cv_confusion_matrix.png", "outputs/model.pkl"} <= set(files)
+    assert {"cv_confusion_matrix", "cv_confusion_matrix.png", "outputs/model/MLmodel"} <= set(files)
     matrix = json.loads(steps["train"]._read_text("cv_confusion_matrix"))
     assert sum(map(sum, matrix["data"]["matrix"])) == prepare["train_rows"]
 
@@ -98,19 +98,23 @@ def test_run_tree_and_metrics(ws, example_run):
     assert steps["train"].get_tags()["airflow.task_id"] == "train"
 
 
-def test_batch_score_step_scores_every_held_out_row_once(ws, example_run, tmp_path):
-    """The ParallelRunStep: tabular mini-batches of the holdout, 2 nodes x 2 processes, append_row."""
+def test_batch_score_step_scores_the_registered_model_on_every_held_out_row(ws, example_run, tmp_path):
+    """The ParallelTask(type='model') node: tabular mini-batches of the holdout, 2 nodes x 2 processes,
+    scored by the version the train step registered in the same pipeline run (no scoring script)."""
     steps = _steps(Run.get(ws, example_run))
     score = steps["batch-score"]
     folder = Path(score.get_output_data("scores").download(str(tmp_path)))
-    lines = (folder / "scores.txt").read_text().splitlines()
+    scored = pd.read_csv(folder / "parallel_run_step.txt", sep=" ", header=None)
     holdout = pd.read_csv(Path(steps["prepare"].get_output_data("holdout").download(str(tmp_path))) / "holdout.csv")
-    assert len(lines) == len(holdout) == 45
-    scored = pd.read_csv(folder / "scores.txt", sep=" ", header=None, names=["target", "predicted", "confidence"])
-    assert sorted(scored["target"]) == sorted(holdout["target"])  # every held-out row exactly once
-    assert (scored["target"] == scored["predicted"]).mean() > 0.85
+    test = pd.read_csv(Path(steps["prepare"].get_output_data("prepared_data").download(str(tmp_path))) / "test.csv")
+    assert "target" not in holdout.columns and scored.shape == (45, holdout.shape[1] + 1)
+    assert (scored.iloc[:, :-1].to_numpy() == holdout.to_numpy()).all()  # input columns, input row order
+    model = mlflow.pyfunc.load_model(Model.get_model_path("wine-classifier", _workspace=ws))
+    assert Model(ws, "wine-classifier").run_id == steps["train"].id
+    assert (scored.iloc[:, -1].to_numpy() == model.predict(holdout)).all()  # this run's model, row for row
+    assert (scored.iloc[:, -1] == test["target"]).mean() > 0.85
     metrics = score.get_metrics()
-    assert sum(metrics["rows_scored"]) == 45  # run.log from every worker, on the one step run
+    assert metrics["items_succeeded"][-1] == 45
     assert metrics["mini_batches_total"][-1] > 1 and metrics["mini_batches_failed"][-1] == 0
     assert "logs/job_result.txt" in score.get_file_names()
 
@@ -121,8 +125,11 @@ def test_registered_model_predicts(ws, example_run, tmp_path):
     assert model.run_id == train.id and model.tags["C"] == "0.25"
     path = Model.get_model_path("wine-classifier", version=model.version, _workspace=ws)
     assert Path(path).resolve().is_relative_to(tmp_path.resolve())  # downloaded into the cwd, as Azure does
+    assert (Path(path) / "MLmodel").is_file()  # an MLflow model folder, with its signature
+    loaded = mlflow.pyfunc.load_model(path)
     X, y = load_wine(return_X_y=True, as_frame=True)
-    assert (joblib.load(path).predict(X) == y).mean() > 0.9
+    assert loaded.metadata.get_input_schema().input_names() == list(X.columns)
+    assert (loaded.predict(X) == y).mean() > 0.9
 
 
 def test_step_outputs_live_on_the_datastore(ws, example_run, tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import joblib
+import mlflow.pyfunc
 import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
@@ -47,12 +47,12 @@ def test_example_pipeline_on_s3(s3_config, s3, bucket, tmp_path, monkeypatch):
     prepare_id, train_id = steps["prepare"].id, steps["train"].id
     assert {f"data/azureml/{prepare_id}/prepared_data/train.csv",
             f"data/azureml/{train_id}/model_dir/model.pkl"} <= set(stored)
-    score_id = steps["batch-score"].id  # the ParallelRunStep: tabular input from S3, output uploaded to S3
-    assert f"data/azureml/{score_id}/scores/scores.txt" in stored
-    scores = s3.get_object(Bucket=bucket, Key=f"data/azureml/{score_id}/scores/scores.txt")["Body"].read()
-    assert len(scores.decode().splitlines()) == 45
+    score_id = steps["batch-score"].id  # the model-scoring node: tabular input from S3, output uploaded to S3
+    key = f"data/azureml/{score_id}/scores/parallel_run_step.txt"
+    assert key in stored
+    assert len(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()) == 45
     artifacts = [k for k in stored if k.startswith("mlflow/")]
-    assert any(k.endswith("/outputs/model.pkl") for k in artifacts)
+    assert any(k.endswith("/outputs/model/MLmodel") for k in artifacts)  # the MLflow model the node scored
     assert any(k.endswith("/user_logs/std_log.txt") for k in artifacts)
     assert not (Path(ws.config.home) / "artifacts").exists()  # nothing went to the local artifact folder
 
@@ -61,4 +61,4 @@ def test_example_pipeline_on_s3(s3_config, s3, bucket, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = Model.get_model_path("wine-classifier", _workspace=ws)  # downloaded from the S3 artifact root
     X, y = load_wine(return_X_y=True, as_frame=True)
-    assert (joblib.load(path).predict(X) == y).mean() > 0.9
+    assert (mlflow.pyfunc.load_model(path).predict(X) == y).mean() > 0.9
