@@ -58,7 +58,9 @@ class MiniBatchContext:
 def format_lines(result: Any) -> str:
     """Azure's append_row format: `str(item)` per line; DataFrame rows space-separated, no header/index."""
     if hasattr(result, "to_csv"):
-        return result.to_csv(sep=" ", header=False, index=False) if len(result) else ""
+        from .lines import frame_lines
+
+        return frame_lines(result)
     return "".join(f"{item}\n" for item in result)
 
 
