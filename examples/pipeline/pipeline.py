@@ -10,6 +10,8 @@ the model task one step at a time (the v1 `ParallelRunStep` form of this step is
 
 import os
 
+from azure.ai.ml import Input, Output
+from azure.ai.ml.parallel import ParallelTask, RetrySettings, parallel_run_function
 from azureml.core import Environment, Experiment, Workspace
 from azureml.core.compute import AmlCompute, ComputeTarget
 from azureml.core.compute_target import ComputeTargetException
@@ -17,9 +19,6 @@ from azureml.core.conda_dependencies import CondaDependencies
 from azureml.core.runconfig import RunConfiguration
 from azureml.pipeline.core import Pipeline, PipelineData, PipelineParameter
 from azureml.pipeline.steps import PythonScriptStep
-
-from azure.ai.ml import Input, Output
-from azure.ai.ml.parallel import ParallelTask, RetrySettings, parallel_run_function
 
 ws = Workspace.from_config()
 datastore = ws.get_default_datastore()
