@@ -46,11 +46,16 @@ def prepared_model(settings: ParallelSettings, batches: list[manifest.MiniBatch]
     import mlflow.pyfunc
 
     path = check_model(settings, batches, work_dir, _tracking_uri(env), in_child=True)
+    warner = _start_child(_warn_environment, path)  # on the idle core while this process loads
     try:
-        mlflow.pyfunc.load_model(path)  # fails now, not in every worker; the flavour's imports are inherited
+        # Fails now, not in every worker; the flavour's imports are inherited. The workers load with
+        # suppress_warnings too: the environment warnings are given once per node, by `warner`.
+        mlflow.pyfunc.load_model(path, suppress_warnings=True)
     except Exception as exc:
         raise ModelInputError(f"model {settings.model} cannot be loaded with mlflow.pyfunc.load_model: "
                               f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        warner.join()
     yield {MODEL_PATH_ENV: path}
 
 
@@ -153,6 +158,28 @@ def _in_child(function: Any, *args: Any) -> Any:
     if not ok:
         raise ModelInputError(f"cannot download model {args[0]}: {value}")
     return value
+
+
+def _start_child(function: Any, *args: Any) -> Any:
+    """`function(*args)` in a forked child that reports nothing back (see `_in_child` for one that does)."""
+    child = multiprocessing.get_context("fork").Process(target=function, args=args, daemon=True)
+    child.start()
+    return child
+
+
+def _warn_environment(path: str) -> None:
+    """What `load_model` warns about unless suppressed: model requirements this Python does not meet, and a
+    different Python version. Done apart because finding every installed package's modules costs ~0.5 s."""
+    import mlflow.pyfunc as pyfunc
+    from mlflow.models import Model
+    from mlflow.utils.requirements_utils import warn_dependency_requirement_mismatches
+
+    try:
+        warn_dependency_requirement_mismatches(pyfunc._get_pip_requirements_from_model_path(path))
+        conf = Model.load(path).flavors.get("python_function") or {}
+        pyfunc._warn_potentially_incompatible_py_version_if_necessary(model_py_version=conf.get("python_version"))
+    except Exception as exc:  # noqa: BLE001 - a warning that cannot be computed is not an error
+        print(f"could not check model {path}'s environment: {type(exc).__name__}: {exc}", flush=True)
 
 
 def _mlmodel_root(uri: str, path: str) -> str:

@@ -268,3 +268,21 @@ def _signature(model: Any) -> Any:
     table = _table(5)
     return infer_signature(table, model.predict(table))
 
+
+
+def test_environment_warnings_are_given_once_per_node_not_per_worker(registry, tmp_path, capfd) -> None:
+    """load_model's requirement check runs in a child of the supervisor (beside its load); the workers skip it."""
+    import mlflow.sklearn
+
+    model = tmp_path / "needs_more"
+    mlflow.sklearn.save_model(registry.model, str(model), signature=_signature(registry.model),
+                              extra_pip_requirements=["aml-bridge-no-such-package==1.0"])
+    path = tmp_path / "rows.csv"
+    _table(300).to_csv(path, index=False)
+    settings_ = _settings(f"models:/driver_model_clf/{registry.version}")
+    settings_.model = str(model)
+    capfd.readouterr()  # save_model warned too
+    summary = _drive(settings_, [str(path)], tmp_path, registry.uri)
+    assert summary.status == "Completed" and summary.succeeded_items == 300
+    out = capfd.readouterr()
+    assert (out.out + out.err).count("aml-bridge-no-such-package==1.0") == 1  # 2 worker processes, one warning

@@ -19,7 +19,8 @@ def init() -> None:
     global _model
     import mlflow.pyfunc
 
-    _model = mlflow.pyfunc.load_model(os.environ[model_task.MODEL_PATH_ENV])
+    # The node's supervisor already gave load_model's environment warnings, once for the node.
+    _model = mlflow.pyfunc.load_model(os.environ[model_task.MODEL_PATH_ENV], suppress_warnings=True)
 
 
 def run(mini_batch: Any) -> Any:
