@@ -31,7 +31,7 @@ demo: venv
 
 # The parallel driver forks its caller, so its tests get a pytest process of their own.
 test: venv torch
-	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/parallel_driver
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 --ignore=tests/parallel_driver
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/parallel_driver
 
 lint: venv

@@ -92,18 +92,14 @@ def driver(home: str, processes: int, mini_batch_size: str) -> dict[str, float]:
     cpu = _cpu() - cpu
     assert summary.status == "Completed", summary
     return {"seconds": seconds, "cpu": cpu, "rows": summary.succeeded_items, "mini_batches": summary.total,
-            "scoring_seconds": _scoring_seconds(os.path.join(work, "ledger", "done"))}
+            "scoring_seconds": _scoring_seconds(os.path.join(work, "ledger"))}
 
 
-def _scoring_seconds(done: str) -> float:
-    """First mini-batch start to last end, from the ledger (a done file's mtime is its end)."""
-    spans = []
-    for name in os.listdir(done):
-        path = os.path.join(done, name)
-        with open(path) as fh:
-            took = json.loads(fh.readline())["seconds"]
-        end = os.path.getmtime(path)
-        spans.append((end - took, end))
+def _scoring_seconds(ledger_root: str) -> float:
+    """First mini-batch start to last end, from the ledger's journals (each outcome has its end time)."""
+    from aml_bridge.parallel.ledger import Ledger
+
+    spans = [(o["ended"] - o["seconds"], o["ended"]) for o in Ledger(ledger_root).outcomes().values()]
     return max(e for _, e in spans) - min(s for s, _ in spans)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from . import manifest, progress
 from . import worker as W
 from .config import DEFAULT_APPEND_ROW_FILE_NAME, ParallelSettings
-from .ledger import Ledger
+from .ledger import OK, Ledger
 from .model_task import prepared_model
 from .thresholds import Totals, breach, final_breach
 from .worker import WorkerSpec, failed_outcome, len_of, libc, main
@@ -236,9 +236,7 @@ class Supervisor:
         Returns how many mini-batches it held."""
         held = self.ledger.claims_of(slot.process.pid)
         for batch_id in held:
-            if self.ledger.is_done(batch_id):
-                self.ledger.release(batch_id)
-                continue
+            self.ledger.take_over(batch_id)
             attempts = self.ledger.fail_attempt(batch_id, error)
             if attempts >= self.settings.run_max_try:
                 outcome = failed_outcome(len_of(self.batches[batch_id]), attempts, error)
@@ -268,7 +266,8 @@ class Supervisor:
             self.slots.append(self._spawn())
 
     def _work_left(self) -> bool:
-        return any(not self.ledger.is_done(i) for i in self.batches)
+        statuses = self.ledger.statuses()
+        return any(i >= len(statuses) or statuses[i] < OK for i in self.batches)
 
 
 @dataclass
@@ -350,16 +349,17 @@ def _spec(settings: ParallelSettings, work_dir: str, output_path: str | None, pr
 
 
 def gather(batches: list[manifest.MiniBatch], ledger: Ledger, target: str | None) -> dict[int, dict[str, Any]]:
-    """Every finished mini-batch's outcome, reading each ledger entry once; with a `target`, their
+    """Every finished mini-batch's outcome, reading the ledger's journals once; with a `target`, their
     output lines concatenated in manifest order, atomically (each exactly once)."""
     outcomes: dict[int, dict[str, Any]] = {}
     out = None
     if target:
         os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
         out = open(f"{target}.tmp{os.getpid()}", "w")  # noqa: SIM115 - closed below, then renamed
+    entries = ledger.entries()
     try:
         for batch in batches:
-            entry = ledger.entry(batch["id"])
+            entry = entries.get(batch["id"])
             if entry is None:
                 continue
             outcomes[batch["id"]] = entry[0]

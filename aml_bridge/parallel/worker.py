@@ -1,5 +1,5 @@
 """One worker process: import the entry script, `init()` once, claim mini-batches from the ledger,
-`run()` each, write its result as a part file, `shutdown()` at the end.
+`run()` each, record its outcome and output lines in the ledger, `shutdown()` at the end.
 
 The worker never enforces the timeout itself: a `run()` stuck in C code ignores signals and
 threads, so the supervising parent (driver.py) kills the whole process and starts a new one.

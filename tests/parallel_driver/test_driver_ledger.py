@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from aml_bridge.parallel.ledger import Ledger
 
@@ -54,15 +58,68 @@ def test_claims_of_a_dead_session_are_stolen_and_attempts_survive(tmp_path: Path
 
 
 def test_stale_heartbeat_from_another_host_expires_after_the_lease(tmp_path: Path) -> None:
-    import json
-    import time
-
     root = str(tmp_path / "ledger")
     remote = Ledger(root, session="remote")
     assert remote.claim(0, 1)
-    info = {"host": "elsewhere", "pid": 1, "time": time.time()}
-    (tmp_path / "ledger" / "session" / "remote").write_text(json.dumps(info))
+    info = {"session": "remote", "host": "elsewhere", "pid": 1, "time": time.time()}
+    Path(remote.heartbeat_file).write_text(json.dumps(info))
     assert not Ledger(root, lease=60).claim(0, 2)
     info["time"] -= 120
-    (tmp_path / "ledger" / "session" / "remote").write_text(json.dumps(info))
+    Path(remote.heartbeat_file).write_text(json.dumps(info))
     assert Ledger(root, lease=60).claim(0, 2)
+
+
+def _claim_then_hang(root: str, ready: Any) -> None:
+    Ledger(root, session="hung").claim(5, os.getpid())
+    ready.set()
+    time.sleep(60)
+
+
+def test_a_killed_holder_leaves_no_claim_only_an_in_flight_record(tmp_path: Path) -> None:
+    root = str(tmp_path / "ledger")
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_claim_then_hang, args=(root, ready))
+    holder.start()
+    assert ready.wait(10)
+    Path(Ledger(root, session="hung").heartbeat_file).write_text(  # a live session on another host
+        json.dumps({"session": "hung", "host": "elsewhere", "pid": 1, "time": time.time()}))
+    other = ctx.Process(target=lambda: os._exit(0 if Ledger(root).claim(5, os.getpid()) else 7))
+    other.start()
+    other.join()
+    assert other.exitcode == 7  # the lock is held by a live process
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join()
+    assert not Ledger(root).claim(5, os.getpid())  # lock gone, but its session is alive: it counts the loss
+    Path(Ledger(root, session="hung").heartbeat_file).unlink()
+    thief = Ledger(root)
+    assert thief.claim(5, os.getpid()) and thief.state(5)["attempts"] == 1
+
+
+def test_journals_keep_complete_records_once_and_drop_a_torn_tail(tmp_path: Path) -> None:
+    root = str(tmp_path / "ledger")
+    first, second = Ledger(root, session="a"), Ledger(root, session="b")
+    for batch_id in range(3):
+        assert first.claim(batch_id, os.getpid())
+        first.finish(batch_id, {"status": "ok", "items": 1}, f"line {batch_id}\n")
+    second.finish(1, {"status": "failed", "items": 1})  # finished again after a crash: the success wins
+    second.finish(2, {"status": "ok", "items": 1}, "line 2\n")
+    journal = Path(root) / "journal" / f"b-{os.getpid()}"
+    with journal.open("ab") as fh:  # a writer killed mid-record
+        fh.write(json.dumps({"id": 3, "status": "ok", "bytes": 50}).encode() + b"\nline 3")
+    entries = Ledger(root).entries()
+    assert sorted(entries) == [0, 1, 2]
+    assert [entries[i][1] for i in range(3)] == ["line 0\n", "line 1\n", "line 2\n"]
+    assert Ledger(root).counts() == (3, 0) and not Ledger(root).is_done(3)
+
+
+def test_mini_batches_cost_no_files(tmp_path: Path) -> None:
+    """Claims and outcomes are records in two files, however many mini-batches there are."""
+    root = tmp_path / "ledger"
+    ledger = Ledger(str(root), session="s")
+    for batch_id in range(500):
+        assert ledger.claim(batch_id, os.getpid())
+        ledger.finish(batch_id, {"status": "ok"}, "x\n")
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert files == ["board", f"journal/s-{os.getpid()}"]
+    assert ledger.counts() == (500, 0) and len(ledger.entries()) == 500
