@@ -38,6 +38,13 @@ def _declared(node: Parallel) -> Parallel:
     return view
 
 
+def _optional_unbound(node: Parallel, name: str) -> bool:
+    """An `Input(optional=True)` left unbound: no port (a program argument naming it is an error)."""
+    value = node.inputs.get(name)
+    return isinstance(value, Input) and value.path is None and bool(getattr(node.component.inputs.get(name),
+                                                                           "optional", False))
+
+
 def _bound_input(label: str, name: str, node: Parallel, main: bool) -> Any:
     """The v1 data object bound to `inputs.<name>`; the main input's kind must match its declaration."""
     value = node.inputs.get(name)
@@ -88,12 +95,17 @@ class ParallelNodeStep(PipelineStep):
         self.node = node
         self._settings = plan_settings(_declared(node))
         settings = self._settings
+        settings.side_inputs = [n for n in settings.side_inputs if not _optional_unbound(node, n)]
         names = [*settings.inputs, *settings.side_inputs]
         inputs = [_bound_input(label, n, node, i < len(settings.inputs)) for i, n in enumerate(names)]
         if len(node.outputs) > 1:
             raise _fail(label, f"outputs {sorted(node.outputs)}: a parallel step has one output (append_row_to's)")
         outputs = {n: _bound_output(label, n, v) for n, v in node.outputs.items()}
         self._objects = {**dict(zip(names, inputs)), **outputs}
+        for argument in settings.arguments:
+            if argument["kind"] == "port" and argument["value"] not in self._objects:
+                raise _fail(label, f"program_arguments refers to inputs.{argument['value']}, an optional input "
+                                   "left unbound")
         self.compute_target = compute_target_name(label, node.compute, None)
         super().__init__(label, inputs, list(outputs.values()), [], allow_reuse=self._reusable())
         set_input_modes(self, len(settings.inputs), bool(settings.partition_keys))

@@ -231,6 +231,8 @@ class Parallel:
         node = copy.copy(self)
         node.inputs = _Ports({**self.inputs, **{k: v for k, v in inputs.items() if v is not None}})
         node.outputs, node._after, node._step = _Ports(self.outputs), list(self._after), None
+        node.resources, node.environment_variables = copy.copy(self.resources), dict(self.environment_variables)
+        node.tags, node.properties = dict(self.tags), dict(self.properties)
         return node
 
     def run_after(self, step: Any) -> None:

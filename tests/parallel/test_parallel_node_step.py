@@ -131,3 +131,18 @@ def test_the_node_and_a_parallel_run_step_plan_the_same_driver_fields(ws, src, t
     same = ("input_kind", "inputs", "output", "mini_batch_size", "node_count", "process_count_per_node",
             "error_threshold", "output_action", "append_row_file_name", "run_invocation_timeout")
     assert {k: v2_extra[k] for k in same} == {k: v1_extra[k] for k in same}
+
+
+def test_an_optional_side_input_may_stay_unbound_and_binding_copies_the_node(ws, src, table) -> None:
+    template = _score(inputs={"rows": Input(type="mltable"), "lookup": Input(type="uri_folder", optional=True)})
+    node = template(rows=table)
+    node.set_resources(instance_count=3)
+    step = Pipeline(ws, [node]).plan().step("batch-score")
+    assert [i.name for i in step.inputs] == ["rows"] and step.extra["side_inputs"] == []
+    assert step.extra["node_count"] == 3 and template.instance_count == 2  # the template kept its resources
+    uses = _score(inputs={"rows": Input(type="mltable"), "lookup": Input(type="uri_folder", optional=True)},
+                  task=RunFunction(code=str(src), entry_script="score.py", append_row_to="${{outputs.scores}}",
+                                   program_arguments="--lookup ${{inputs.lookup}}"))(rows=table)
+    with pytest.raises(PipelineDefinitionError, match=r"Parallel \[batch-score\]: program_arguments refers to "
+                                                      r"inputs.lookup, an optional input left unbound"):
+        Pipeline(ws, [uses])
