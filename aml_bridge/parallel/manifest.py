@@ -68,9 +68,10 @@ def opened(entry: Entry, buffer_size: int = 1 << 20) -> Iterator[IO[bytes]]:
 
 @contextmanager
 def _arrow_source(entry: Entry) -> Iterator[Any]:
-    """What pyarrow reads: a local path (its own fast reader), or the object's stream."""
+    """What pyarrow reads: a local path (its own fast reader), or the object's raw stream: each of
+    pyarrow's reads (footer, column chunks) one ranged GET of just those bytes."""
     if remote.is_remote(entry):
-        with opened(entry) as handle:
+        with opened(entry, 0) as handle:
             yield handle
     else:
         yield entry

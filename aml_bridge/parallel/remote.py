@@ -34,16 +34,17 @@ def label(item: str | Entry) -> str:
 
 
 @functools.cache
-def _backend(store: str, pid: int) -> Any:
-    """One backend (one boto3 client) per datastore and process: a forked worker makes its own."""
+def _backend(store: str, pid: int, config: str | None, home: str | None) -> Any:
+    """One backend (one boto3 client) per datastore, process and workspace: a forked worker makes its own."""
     from .. import settings
     from ..data import Datastore
 
     return Datastore(settings.from_environment(), store).backend
 
 
-def backend(item: Entry) -> Any:
-    return _backend(item["store"], os.getpid())
+def backend(store: str) -> Any:
+    """Datastore `store` of the workspace this process sees (its config file, as any child does)."""
+    return _backend(store, os.getpid(), os.environ.get("AML_BRIDGE_CONFIG"), os.environ.get("AML_BRIDGE_HOME"))
 
 
 def _pinned(item: Entry) -> Any:
@@ -56,7 +57,7 @@ def open_entry(item: Entry, buffer_size: int = 1 << 20) -> IO[bytes]:
     """A seekable stream over the listed object (ranged GETs); raises if the object changed."""
     from ..data.s3_pinned import open_pinned
 
-    return open_pinned(backend(item), _pinned(item), buffer_size)
+    return open_pinned(backend(item["store"]), _pinned(item), buffer_size)
 
 
 def fetch(items: list[str | Entry], folder: str) -> list[str]:
@@ -78,7 +79,7 @@ def fetch(items: list[str | Entry], folder: str) -> list[str]:
         by_store.setdefault(item["store"], []).append((_pinned(item), dest))
         paths.append(dest)
     for store, pairs in by_store.items():
-        download_pinned(_backend(store, os.getpid()), pairs)
+        download_pinned(backend(store), pairs)
     return paths
 
 
