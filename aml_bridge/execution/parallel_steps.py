@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import IO, Any
 
 from ..data import Datastore
-from ..parallel import manifest
+from ..parallel import manifest, remote
 from ..parallel import progress as progress_mod
 from ..parallel.config import ParallelSettings
 from ..parallel.driver import NodeResult, Summary, manifest_path, summarise
@@ -108,12 +108,14 @@ class ParallelStepExecution(StepExecution):
             if settings.source_directory and not os.path.isdir(source):
                 copy_tree(settings.source_directory, source, exclude=[self.workspace.config.home])
             files = self._main_files(settings, inputs)  # a stream: S3 listings are written as they come
-            count = manifest.write(path, manifest.batches(settings.input_kind, files, settings.mini_batch_size,
-                                                          settings.partition_keys, settings.rank_mini_batch_count))
+            with remote.workspace(self.workspace.config):
+                count = manifest.write(path, manifest.batches(settings.input_kind, files, settings.mini_batch_size,
+                                                              settings.partition_keys, settings.rank_mini_batch_count))
         if settings.source_directory:
             settings.source_directory = os.path.join(self.work_dir, "source")
         if settings.model:  # a model that cannot take the input fails the step here, before any node starts
-            check_model(settings, manifest.read(path), self.work_dir, self.workspace.config.tracking_uri)
+            with remote.workspace(self.workspace.config):
+                check_model(settings, manifest.read(path), self.work_dir, self.workspace.config.tracking_uri)
         NodeSpec(settings=settings.to_extra(), output_path=output_path,
                  user_args=resolve_arguments(self.step, ports, self.parameters),
                  env=step_environment(self.step, ports, self.parameters),

@@ -9,8 +9,10 @@ datastore from the workspace config as any process does. boto3 is imported on fi
 
 from __future__ import annotations
 
-import functools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import IO, Any
 
 Entry = dict[str, Any]
@@ -33,18 +35,34 @@ def label(item: str | Entry) -> str:
     return f"{item['store']}:{item['path']}" if is_remote(item) else str(item)
 
 
-@functools.cache
-def _backend(store: str, pid: int, config: str | None, home: str | None) -> Any:
-    """One backend (one boto3 client) per datastore, process and workspace: a forked worker makes its own."""
-    from .. import settings
-    from ..data import Datastore
+_WORKSPACE: ContextVar[Any] = ContextVar("aml_bridge_remote_workspace", default=None)
 
-    return Datastore(settings.from_environment(), store).backend
+
+@contextmanager
+def workspace(config: Any) -> Iterator[None]:
+    """Resolve datastores from `config` meanwhile (a step's prepare task; a worker uses its env)."""
+    token = _WORKSPACE.set(config)
+    try:
+        yield
+    finally:
+        _WORKSPACE.reset(token)
+
+
+_BACKENDS: dict[tuple[Any, ...], Any] = {}
 
 
 def backend(store: str) -> Any:
-    """Datastore `store` of the workspace this process sees (its config file, as any child does)."""
-    return _backend(store, os.getpid(), os.environ.get("AML_BRIDGE_CONFIG"), os.environ.get("AML_BRIDGE_HOME"))
+    """Datastore `store` of the workspace in use: one backend (one boto3 client) per datastore,
+    process and workspace, so a forked worker makes its own."""
+    from .. import settings
+    from ..data import Datastore
+
+    config = _WORKSPACE.get()
+    key = (store, os.getpid(), *((config.config_path, config.home) if config is not None else
+                                 (os.environ.get("AML_BRIDGE_CONFIG"), os.environ.get("AML_BRIDGE_HOME"))))
+    if key not in _BACKENDS:
+        _BACKENDS[key] = Datastore(config or settings.from_environment(), store).backend
+    return _BACKENDS[key]
 
 
 def _pinned(item: Entry) -> Any:
@@ -83,4 +101,4 @@ def fetch(items: list[str | Entry], folder: str) -> list[str]:
     return paths
 
 
-__all__ = ["Entry", "backend", "entry", "fetch", "is_remote", "label", "open_entry"]
+__all__ = ["Entry", "backend", "workspace", "entry", "fetch", "is_remote", "label", "open_entry"]
