@@ -20,7 +20,7 @@ from aml_bridge.data import Dataset
 from aml_bridge.parallel import ParallelRunConfig, ParallelRunStep
 from aml_bridge.pipeline import Pipeline, PipelineData
 from aml_bridge.train import Environment
-from tests.support.s3_endpoint import FaultProxy, s3_store
+from tests.support.s3_endpoint import SECRET, FaultProxy, s3_store
 
 ENTRY = '''
 import json, os, signal, time
@@ -133,6 +133,7 @@ def test_file_dataset_on_s3_scores_every_file_once_without_copying_it(ws, tmp_pa
     entries = [e for b in batches for e in b["files"]]
     assert [e["name"] for e in entries] == [f"f{i:03d}.txt" for i in range(40)]
     assert all(e["store"] == "workspaceblobstore" and e["etag"] and e["size"] for e in entries)
+    assert SECRET not in manifest_file.read_text() and "aws_" not in manifest_file.read_text()
 
     # each object was fetched once, by the worker that ran its mini-batch, into its own scratch folder
     gets = _object_gets(proxy, "ws/score/")
