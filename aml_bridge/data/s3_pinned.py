@@ -21,6 +21,7 @@ from .s3_backend import S3Backend, S3TransferError
 from .s3_streams import RangeReader
 
 _COPY_CHUNK = 8 << 20
+_MB = 1 << 20
 
 
 class ObjectChangedError(S3TransferError):
@@ -80,24 +81,73 @@ def open_pinned(backend: S3Backend, obj: PinnedObject, buffer_size: int = 1 << 2
 
 def fetch_pinned(backend: S3Backend, obj: PinnedObject, dest: str) -> str:
     """Copy the listed object to `dest` (renamed into place when complete, MD5 checked against a
-    single-part ETag); `ObjectChangedError` if it changed since it was listed."""
+    single-part ETag; from `multipart_threshold_mb` on, in parallel parts); `ObjectChangedError` if
+    it changed since it was listed."""
     os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
     if obj.size == 0:  # no byte range to GET: ask whether it is still the same empty object
         _still_there(backend, obj)
     partial = f"{dest}.aml-part"
-    digest = hashlib.md5(usedforsecurity=False)
-    with PinnedReader(backend, obj) as src, open(partial, "wb") as out:
-        while chunk := src.read(_COPY_CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
+    check_md5 = backend.settings.verify_etag and "-" not in obj.etag
+    try:
+        md5 = _fetch(backend, obj, partial, check_md5)
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
     written = os.path.getsize(partial)
-    if written != obj.size or (backend.settings.verify_etag and "-" not in obj.etag
-                               and digest.hexdigest() != obj.etag):
+    if written != obj.size or (check_md5 and md5 != obj.etag):
         os.remove(partial)
         raise S3TransferError(f"S3 datastore {backend.name!r}: download of {backend.uri(obj.path)} is incomplete "
                               f"or corrupt ({written} of {obj.size} bytes, or its MD5 differs from the ETag)")
     os.replace(partial, dest)
     return dest
+
+
+def _fetch(backend: S3Backend, obj: PinnedObject, partial: str, check_md5: bool) -> str:
+    """Write the object to `partial`; returns its MD5 (the ETag itself when not checked)."""
+    if obj.size >= backend.settings.multipart_threshold_mb * _MB:
+        _fetch_parts(backend, obj, partial)
+        return _md5_of(partial) if check_md5 else obj.etag
+    digest = hashlib.md5(usedforsecurity=False)
+    with PinnedReader(backend, obj) as src, open(partial, "wb") as out:
+        while chunk := src.read(_COPY_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
+
+
+def _fetch_parts(backend: S3Backend, obj: PinnedObject, partial: str) -> None:
+    """A large object as parallel ranged GETs of `multipart_chunksize_mb`, each pinned like the rest,
+    written at their offsets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    part = max(1, backend.settings.multipart_chunksize_mb) * _MB
+    with open(partial, "wb") as out:
+        out.truncate(obj.size)
+    fd = os.open(partial, os.O_WRONLY)
+
+    def one(start: int) -> None:
+        want = min(part, obj.size - start)
+        with PinnedReader(backend, obj) as src:
+            src.seek(start)
+            data = src.read(want)
+        if data is None or len(data) != want:
+            raise S3TransferError(f"S3 datastore {backend.name!r}: a part of {backend.uri(obj.path)} came back short")
+        os.pwrite(fd, data, start)
+
+    try:
+        with ThreadPoolExecutor(max(1, backend.settings.max_concurrency), thread_name_prefix="aml-s3-part") as pool:
+            list(pool.map(one, range(0, obj.size, part)))
+    finally:
+        os.close(fd)
+
+
+def _md5_of(path: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_MB):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def download_pinned(backend: S3Backend, pairs: list[tuple[PinnedObject, str]]) -> list[str]:
