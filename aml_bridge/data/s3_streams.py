@@ -27,10 +27,18 @@ class KnownSize:
 
 
 class RangeReader(io.RawIOBase):
-    """A seekable read-only view of one object: each read is a ranged GET (buffered by the caller)."""
+    """A seekable read-only view of one object: each read is a ranged GET (buffered by the caller).
 
-    def __init__(self, backend: S3Backend, path: str) -> None:
+    Every GET names the ETag (and `version_id`, if given), so the object cannot change under the
+    reader; given `size` and `etag` (known from a listing), no HEAD request is made."""
+
+    def __init__(self, backend: S3Backend, path: str, size: int | None = None, etag: str | None = None,
+                 version_id: str | None = None) -> None:
         self._backend, self._path, self._pos = backend, path, 0
+        self._version = {"VersionId": version_id} if version_id else {}
+        if size is not None and etag is not None:
+            self._size, self._etag = size, f'"{etag.strip(chr(34))}"'
+            return
         try:
             head = backend.client.head_object(Bucket=backend.settings.bucket, Key=backend._key(path))
         except Exception as exc:
@@ -59,7 +67,7 @@ class RangeReader(io.RawIOBase):
         try:
             body = backend.client.get_object(Bucket=backend.settings.bucket, Key=backend._key(self._path),
                                              Range=f"bytes={self._pos}-{self._pos + want - 1}",
-                                             IfMatch=self._etag)["Body"].read()
+                                             IfMatch=self._etag, **self._version)["Body"].read()
         except Exception as exc:
             raise backend._fail("reading", self._path, exc) from exc
         buffer[: len(body)] = body

@@ -92,7 +92,7 @@ class FaultProxy:
     `rate = 1.0` is a permanent outage. `only_methods` limits faults to e.g. PUT (uploads);
     `after` lets that many matching requests through first (a failure midway through a batch);
     `delay_ms` adds latency to every request (benchmarks: what parallel transfers hide).
-    `counts` records how many faults of each kind were injected.
+    `counts` records how many faults of each kind were injected; `log` every request seen.
     """
 
     def __init__(self, upstream: str, rate: float = 0.0, seed: int = 7, only_methods: tuple[str, ...] = (),
@@ -103,6 +103,7 @@ class FaultProxy:
         self.counts = dict.fromkeys(FAULTS, 0)
         self.requests = 0
         self.bytes_out = 0  # response body bytes relayed to the client
+        self.log: list[tuple[str, str, str | None]] = []  # (method, path with query, Range header) per request
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
@@ -147,6 +148,8 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 fault = proxy._fault_for(self.command)
+                with proxy._lock:
+                    proxy.log.append((self.command, self.path, self.headers.get("Range")))
                 if proxy.delay:
                     time.sleep(proxy.delay)
                 if fault == "reset":
