@@ -26,6 +26,7 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
+import struct  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -80,9 +81,28 @@ def parse_in_child(path: Path) -> dict:
     parsed = time.perf_counter()
     _, errors = _serialize_dags(bag, log)
     done = time.perf_counter()
+    new_modules = sorted(set(sys.modules) - before)
     return {"pre_ms": (pre - start) * 1e3, "parse_ms": (parsed - pre) * 1e3, "serialize_ms": (done - parsed) * 1e3,
-            "dags": len(bag.dags), "errors": {**bag.import_errors, **errors},
-            "new_modules": sorted(set(sys.modules) - before)}
+            "dags": len(bag.dags), "errors": {**bag.import_errors, **errors}, "new_modules": new_modules,
+            "compiled_from_source": [m for m in new_modules if not _fresh_bytecode(sys.modules[m], path)]}
+
+
+def _fresh_bytecode(module: object, dag_file: Path) -> bool:
+    """False for a module imported from a `.py` whose `.pyc` is missing or stale: with
+    PYTHONDONTWRITEBYTECODE set (as on this machine) it is compiled again at every parse."""
+    source = getattr(module, "__spec__", None) and module.__spec__.origin
+    if not source or not source.endswith(".py") or not getattr(module.__spec__, "cached", None):
+        return True  # built-in, extension, namespace package, or a file run without a module spec
+    if source == str(dag_file):
+        return True  # the DAG file itself: Airflow compiles it at every parse, as it does the minimal DAG
+    try:
+        with open(module.__spec__.cached, "rb") as fh:
+            header = fh.read(16)
+        stat = os.stat(source)
+    except OSError:
+        return False
+    flags, mtime, size = struct.unpack("<4xIII", header)
+    return bool(flags) or (mtime, size) == (int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF)
 
 
 def fork_measure(path: Path) -> dict:
@@ -168,6 +188,9 @@ def verdict(base: dict, subject: dict, args: argparse.Namespace) -> int:
     print(f"packages beyond the minimal DAG's: {', '.join(extra) or 'none'}")
     heavy_modules = matching(subject["new_modules"], HEAVY)
     print(f"heavy modules imported: {', '.join(heavy_modules) or 'none'}")
+    if stale := subject["compiled_from_source"]:
+        print(f"WARNING: {len(stale)} modules have a missing or stale .pyc and were compiled at every parse "
+              f"(run `make venv`): {', '.join(stale[:8])}{' ...' if len(stale) > 8 else ''}")
     status = 0
     if subject["errors"] or not subject["dags"]:
         print(f"FAIL: the file did not yield a DAG: {json.dumps(subject['errors'], indent=2)}")
