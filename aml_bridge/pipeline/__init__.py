@@ -25,7 +25,7 @@ from .sequence import StepSequence
 from .step import PipelineStep
 
 # Publishing, schedules and submission load on first use: a DAG file that only builds a pipeline
-# (parsed again and again by Airflow's DAG processor) does not pay for them (nor for `zoneinfo`).
+# (parsed again and again by Airflow's DAG processor) does not pay for them.
 _LAZY = {
     **dict.fromkeys(["PipelineEndpoint", "PublishedPipeline"], "published"),
     **dict.fromkeys(["ScheduleRecurrence", "TimeZone"], "recurrence"),
