@@ -96,7 +96,10 @@ class ParallelStepExecution(StepExecution):
         earlier = self._reusable(key) if key and not self.regenerate_outputs else None
         if earlier is not None:
             return {"nodes": [], "reused": self._reuse(run, earlier, key).to_xcom()}
-        settings = ParallelSettings.from_extra(self.step.extra).with_parameters(self.parameters)
+        try:
+            settings = ParallelSettings.from_extra(self.step.extra).with_parameters(self.parameters)
+        except ValueError as exc:  # a bad value submitted for a parameter-valued config field
+            raise StepFailed(f"Step [{self.step.task_id}]: {exc}") from None
         outputs = output_locations(self.step, run.id)
         output_path = self._output_folder(outputs)
         ports = {**inputs, **({settings.output: output_path} if settings.output and output_path else {})}
