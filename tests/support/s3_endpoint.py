@@ -96,7 +96,7 @@ class FaultProxy:
     `after` lets that many matching requests through first (a failure midway through a batch);
     `delay_ms` adds latency to every request before its first byte and `mb_per_s` caps each
     connection's bandwidth both ways (benchmarks: what parallel transfers hide). `corrupt_methods`
-    flips a byte of every successful response body to those methods. `counts` records the faults
+    flips a byte of every successful object body (paths without a query: not listings) to those methods. `counts` records the faults
     injected, `seen` every request as (method, path, lower-cased headers).
     """
 
@@ -216,7 +216,7 @@ class FaultProxy:
                 if head:
                     return
                 remaining = int(length) if length is not None else len(data)
-                flip = self.command in proxy.corrupt_methods and response.status < 300
+                flip = self.command in proxy.corrupt_methods and response.status < 300 and "?" not in self.path
                 started, sent = time.perf_counter(), 0
                 while sent < remaining:
                     chunk = data[sent:sent + _CHUNK] if length is None else response.read(min(_CHUNK, remaining - sent))
