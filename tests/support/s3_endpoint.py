@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -160,47 +161,54 @@ class FaultProxy:
                     if ahead > 0:
                         time.sleep(ahead)
 
-            def _read_body(self) -> bytes:
-                length, chunks, got = int(self.headers.get("Content-Length") or 0), [], 0
-                started = time.perf_counter()
+            def _body_chunks(self) -> Iterator[bytes]:
+                """The request body as it arrives, at no more than the bandwidth cap."""
+                length, got, started = int(self.headers.get("Content-Length") or 0), 0, time.perf_counter()
                 while got < length:
                     chunk = self.rfile.read(min(_CHUNK, length - got))
                     if not chunk:
-                        break
-                    chunks.append(chunk)
+                        return
                     got += len(chunk)
+                    yield chunk
                     self._paced(started, got)
-                return b"".join(chunks)
 
             def _relay(self) -> None:
-                body = self._read_body()
                 fault = proxy._fault_for(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
-                if proxy.delay:
+                if fault is not None:
+                    for _ in self._body_chunks():
+                        pass
                     time.sleep(proxy.delay)
+                    self._fail(fault)
+                    return
+                upstream = http.client.HTTPConnection(proxy.upstream, timeout=60)
+                try:  # the body streams through (not stored, then forwarded), as a real endpoint reads it
+                    upstream.connect()
+                    upstream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                    for key, value in self.headers.items():
+                        if key.lower() not in ("connection", "expect"):  # 100-continue was answered here
+                            upstream.putheader(key, value)
+                    upstream.endheaders()
+                    for chunk in self._body_chunks():
+                        upstream.send(chunk)
+                    time.sleep(proxy.delay)  # first-byte latency, counted from the end of the request
+                    self._relay_response(upstream.getresponse())
+                finally:
+                    upstream.close()
+
+            def _fail(self, fault: str) -> None:
                 if fault == "reset":
                     # RST instead of FIN: the client sees "connection reset by peer".
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True
                     self.connection.close()
                     return
-                if fault is not None:
-                    payload = _SLOW_DOWN if fault == "503" else _INTERNAL
-                    self.send_response(int(fault))
-                    self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                upstream = http.client.HTTPConnection(proxy.upstream, timeout=60)
-                try:
-                    upstream.connect()
-                    upstream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    response = upstream.getresponse()
-                    self._relay_response(response)
-                finally:
-                    upstream.close()
+                payload = _SLOW_DOWN if fault == "503" else _INTERNAL
+                self.send_response(int(fault))
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
             def _relay_response(self, response: http.client.HTTPResponse) -> None:
                 """Stream the upstream response (bodies of known length in chunks, paced)."""
