@@ -55,7 +55,7 @@ class S3Settings:
     max_attempts: int = 8
     max_concurrency: int = 16
     multipart_threshold_mb: int = 16
-    multipart_chunksize_mb: int = 16
+    multipart_chunksize_mb: int = 8
     verify_etag: bool = True
 
     @staticmethod
