@@ -5,8 +5,8 @@ s3transfer's `TransferManager` (boto3 `TransferConfig`: parallel multipart parts
 by botocore's flexible checksums (a CRC32 on every upload request, which S3 verifies; the object's
 checksum validated on every whole-object GET); only what botocore cannot check gets our own MD5
 against a single-part ETag. Sizes are checked against the bucket listing, and a failed batch upload
-removes what it wrote (best effort). Retries are botocore's `standard` mode, so 500s, SlowDown and dropped connections
-are retried with backoff. Reads are streamed with ranged GETs (seekable, so Parquet works too).
+removes what it wrote (best effort). Retries are botocore's `standard` mode, so 500s, SlowDown and
+dropped connections are retried with backoff. Reads are streamed with ranged GETs (seekable, so Parquet works too).
 """
 
 from __future__ import annotations
@@ -314,7 +314,8 @@ class S3Backend:
                     try:
                         future.result()
                     except Exception as exc:  # leaving the block cancels the rest (not shutdown():
-                        raise self._fail(direction, self._rel(key), exc) from exc  # s3transfer 0.19 swaps its arguments)
+                        raise self._fail(direction, self._rel(key), exc) from exc  # s3transfer 0.19 swaps
+                                                                                   # its arguments)
                     if direction == "download":
                         corrupt = self._md5_checkable(etag) and _md5(local) != etag
                         self._check(self._rel(key), os.path.getsize(local), size, corrupt)
