@@ -14,7 +14,8 @@ Two endpoints, both `moto_server` (server mode, its own process) on 127.0.0.1:
     quotes ~85-90 MB/s per connection; parallel connections are how one client goes faster).
 Rows with `multipart_threshold_mb=4096` send the large file as one request each way.
 
-Per row it also reports requests per file (client-side count, retries included) and CPU seconds
+Each repeat runs both sides in turn (which goes first alternates) after an `os.sync()`, so
+neither pays for writing back the other's files. Per row it also reports requests per file (client-side count, retries included) and CPU seconds
 of the client, moto and the proxy, so a CPU-bound row can be told from a latency-bound one; and
 `--explain` times moto serving one 16 MB range of the large object vs a whole 16 MB object.
 
@@ -79,6 +80,7 @@ def _naive_download(client, bucket: str, prefix: str, target: Path) -> None:
 
 
 def _measure(action: Callable[[], object], counter: _Counter, pids: dict[str, int | None]) -> dict[str, float]:
+    os.sync()  # the previous step's dirty pages (256 MB) are not written back on this step's time
     before = {name: _cpu(pid) for name, pid in pids.items()}
     sent, start = counter.n, time.perf_counter()
     action()
@@ -87,19 +89,21 @@ def _measure(action: Callable[[], object], counter: _Counter, pids: dict[str, in
     return result
 
 
-def _round(case: dict[str, Any], folder: Path, tag: str, scratch: Path, pids: dict[str, int | None]):
-    """One upload + download of `folder` each way; naive first, then the bridge."""
+def _round(case: dict[str, Any], folder: Path, tag: str, scratch: Path, pids: dict[str, int | None],
+           bridge_first: bool) -> dict[str, dict[str, float]]:
+    """One upload + download of `folder` each way by both sides (which side goes first alternates)."""
     down = scratch / f"down-{tag}"
     client, store = case["client"], case["store"]
-    naive, bridge = case["naive_count"], case["bridge_count"]
-    times = {
-        "naive_up": _measure(lambda: _naive_upload(client, "bench", folder, f"naive/{tag}"), naive, pids),
-        "bridge_up": _measure(lambda: store.upload(str(folder), f"bridge/{tag}", overwrite=True,
-                                                   show_progress=False), bridge, pids),
-        "naive_down": _measure(lambda: _naive_download(client, "bench", f"naive/{tag}", down / "naive"), naive, pids),
-        "bridge_down": _measure(lambda: store.download(str(down / "bridge"), f"bridge/{tag}", show_progress=False),
-                                bridge, pids),
+    steps = {
+        "naive_up": (lambda: _naive_upload(client, "bench", folder, f"naive/{tag}"), case["naive_count"]),
+        "bridge_up": (lambda: store.upload(str(folder), f"bridge/{tag}", overwrite=True, show_progress=False),
+                      case["bridge_count"]),
+        "naive_down": (lambda: _naive_download(client, "bench", f"naive/{tag}", down / "naive"), case["naive_count"]),
+        "bridge_down": (lambda: store.download(str(down / "bridge"), f"bridge/{tag}", show_progress=False),
+                        case["bridge_count"]),
     }
+    sides = ("bridge", "naive") if bridge_first else ("naive", "bridge")
+    times = {f"{side}_{d}": _measure(*steps[f"{side}_{d}"], pids) for d in ("up", "down") for side in sides}
     count = sum(1 for p in folder.rglob("*") if p.is_file())
     assert sum(1 for p in (down / "bridge").rglob("*") if p.is_file()) == count
     assert sum(1 for p in (down / "naive").rglob("*") if p.is_file()) == count
@@ -185,13 +189,14 @@ def main(argv: list[str] | None = None) -> int:
             pids = {"client": None, "moto": moto.pid, "proxy": proxy.pid if proxy else None}
             if proxy is None:
                 del pids["proxy"]
-            runs = [_round(case, folder, f"c{index}r{r}", tmp, pids) for r in range(args.repeats)]
+            runs = [_round(case, folder, f"c{index}r{r}", tmp, pids, r % 2 == 1) for r in range(args.repeats)]
             if proxy is not None:
                 stop_process(proxy)
             files = sum(1 for p in folder.rglob("*") if p.is_file())
             med = {side: {k: statistics.median(r[side][k] for r in runs) for k in runs[0][side]} for side in runs[0]}
             rows.append((endpoint, label, files, med))
-        print(f"S3 transfers vs naive sequential boto3 (moto_server on {url}; medians of {args.repeats}; "
+        print(f"S3 transfers vs naive sequential boto3 (moto_server on {url}; medians of {args.repeats}, "
+              "alternating which side goes first; "
               f"bridge tuning {tuned or 'defaults'})")
         print("| endpoint | data | direction | bridge s | naive s | speed-up | requests/file bridge / naive "
               "| CPU s bridge: client+moto+proxy | CPU s naive: client+moto+proxy |")
