@@ -1,5 +1,5 @@
 """Streams over single S3 objects: ranged, seekable reads; buffered create-only writes; and the
-s3transfer subscriber that hands a download its known size."""
+s3transfer subscriber that hands a download its listed size and ETag."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ if TYPE_CHECKING:
     from .s3_backend import S3Backend
 
 
-class KnownSize:
-    """s3transfer subscriber giving a download its size from the listing (saves a HEAD request)."""
+class KnownObject:
+    """s3transfer subscriber giving a download the size and ETag from the listing: saves the HEAD
+    request s3transfer otherwise sends, and its ranged GETs carry IfMatch on the listed version."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, size: int, etag: str) -> None:
+        self.size, self.etag = size, etag
 
     def on_queued(self, future: Any, **kwargs: Any) -> None:
         future.meta.provide_transfer_size(self.size)
+        future.meta.provide_object_etag(f'"{self.etag}"')
 
     def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
         pass
@@ -110,4 +112,4 @@ class Writer(io.BytesIO):
             super().close()
 
 
-__all__ = ["KnownSize", "RangeReader", "Writer"]
+__all__ = ["KnownObject", "RangeReader", "Writer"]
