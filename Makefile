@@ -18,7 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m compileall -q aml_bridge airflow_provider mlflow_plugin
 	touch $(STAMP)
 
+# Recompiled on every `make venv` too (only changed files; ~0.3 s): with PYTHONDONTWRITEBYTECODE set, a
+# source changed by a merge after the install would otherwise compile again in every process and every DAG parse.
 venv: $(STAMP)
+	$(BIN)/python -m compileall -q aml_bridge airflow_provider mlflow_plugin
 
 $(TORCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet $(TORCH)

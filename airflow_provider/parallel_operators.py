@@ -99,12 +99,19 @@ class ParallelNodeOperator(_ParallelStepTask):
         self._process: subprocess.Popen | None = None
 
     def execute(self, context: Any) -> None:
+        from aml_bridge import Run
         from aml_bridge.execution import StepFailed
-        from aml_bridge.execution.parallel_steps import StepStopped
+        from aml_bridge.execution.parallel_steps import ParallelStepExecution, StepStopped
+        from aml_bridge.pipeline.plan import StepPlan
 
-        prepared = context["ti"].xcom_pull(task_ids=self.step_task_id + PREPARE_SUFFIX, key=PREPARED_KEY)
-        execution = self._execution(context)
-        run = execution.find_run()
+        # The prepare task's XCom is all a node needs: the step run and the work folder (the inputs are
+        # resolved there already), so the start task's and the upstream steps' XComs are not pulled.
+        ti = context["ti"]
+        prepared = ti.xcom_pull(task_ids=self.step_task_id + PREPARE_SUFFIX, key=PREPARED_KEY)
+        workspace = workspace_of(self.pipeline)
+        run = Run.get(workspace, prepared["run_id"])
+        execution = ParallelStepExecution(workspace, StepPlan.from_dict(self.step), run.parent,
+                                          parameter_values(self.pipeline, context), {}, try_number=ti.try_number)
         persist_links(context, run.get_portal_url(), execution.pipeline_run.get_portal_url())
         try:
             execution.run_node(run, prepared["work_dir"], int(self.node), on_start=self._remember)

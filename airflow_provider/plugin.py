@@ -41,13 +41,13 @@ def aml_step_to_task(step: Any, dag: Any, pipeline: dict[str, Any]) -> Any:
 
 def time_limit(step: Any) -> dict[str, Any]:
     """`execution_timeout` for a step whose run configuration sets `max_run_duration_seconds`."""
+    timeout = (step.extra.get("job") or {}).get("timeout")
+    if not timeout:
+        return {}
     from datetime import timedelta
 
     from aml_bridge.processes import KILL_GRACE_SECONDS
 
-    timeout = (step.extra.get("job") or {}).get("timeout")
-    if not timeout:
-        return {}
     return {"execution_timeout": timedelta(seconds=timeout + KILL_GRACE_SECONDS + TIMEOUT_ALLOWANCE_SECONDS)}
 
 

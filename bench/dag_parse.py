@@ -6,6 +6,8 @@ same: it imports Airflow, then for each repetition forks a child per file and ti
 the parse (`BundleDagBag`) and the serialisation, and diffs `sys.modules` to list what the file pulled
 in. Median of `--repeat` children; the minimal DAG (one EmptyOperator) is written to a temp folder.
 Targets (issue 3): ≤ 150 ms over the minimal DAG; none of mlflow, boto3, pandas imported.
+The CPU time of the same children is printed too (steadier than wall time on a shared machine), and a
+warning names modules compiled from source at every parse (a stale or missing .pyc).
 
     .venv/bin/python bench/dag_parse.py DAG_FILE [--repeat 7] [--max-overhead-ms 150]
                                         [--forbid mlflow,boto3,pandas]
@@ -26,6 +28,7 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
+import struct  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -75,14 +78,33 @@ def parse_in_child(path: Path) -> dict:
     before = set(sys.modules)
     start = time.perf_counter()
     _pre_import_airflow_modules(str(path), log)  # done by the processor's manager, timed apart
-    pre = time.perf_counter()
+    pre, cpu = time.perf_counter(), time.process_time()
     bag = BundleDagBag(dag_folder=str(path), bundle_path=path.parent, bundle_name="bench", load_op_links=False)
     parsed = time.perf_counter()
     _, errors = _serialize_dags(bag, log)
-    done = time.perf_counter()
+    done, cpu = time.perf_counter(), time.process_time() - cpu
+    new_modules = sorted(set(sys.modules) - before)
     return {"pre_ms": (pre - start) * 1e3, "parse_ms": (parsed - pre) * 1e3, "serialize_ms": (done - parsed) * 1e3,
-            "dags": len(bag.dags), "errors": {**bag.import_errors, **errors},
-            "new_modules": sorted(set(sys.modules) - before)}
+            "cpu_ms": cpu * 1e3, "dags": len(bag.dags), "errors": {**bag.import_errors, **errors}, "new_modules": new_modules,
+            "compiled_from_source": [m for m in new_modules if not _fresh_bytecode(sys.modules[m], path)]}
+
+
+def _fresh_bytecode(module: object, dag_file: Path) -> bool:
+    """False for a module imported from a `.py` whose `.pyc` is missing or stale: with
+    PYTHONDONTWRITEBYTECODE set (as on this machine) it is compiled again at every parse."""
+    source = getattr(module, "__spec__", None) and module.__spec__.origin
+    if not source or not source.endswith(".py") or not getattr(module.__spec__, "cached", None):
+        return True  # built-in, extension, namespace package, or a file run without a module spec
+    if source == str(dag_file):
+        return True  # the DAG file itself: Airflow compiles it at every parse, as it does the minimal DAG
+    try:
+        with open(module.__spec__.cached, "rb") as fh:
+            header = fh.read(16)
+        stat = os.stat(source)
+    except OSError:
+        return False
+    flags, mtime, size = struct.unpack("<4xIII", header)
+    return bool(flags) or (mtime, size) == (int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF)
 
 
 def fork_measure(path: Path) -> dict:
@@ -109,8 +131,9 @@ def fork_measure(path: Path) -> dict:
 
 def summarise(samples: list[dict]) -> dict:
     """Median timings; modules and errors from the first sample (a parse is deterministic)."""
-    median = {key: statistics.median(s[key] for s in samples) for key in ("pre_ms", "parse_ms", "serialize_ms")}
+    median = {key: statistics.median(s[key] for s in samples) for key in ("pre_ms", "parse_ms", "serialize_ms", "cpu_ms")}
     median["total_ms"] = median["parse_ms"] + median["serialize_ms"]
+    median["cpu_min_ms"] = min(s["cpu_ms"] for s in samples)
     return {**samples[0], **median, "samples": len(samples)}
 
 
@@ -163,11 +186,16 @@ def verdict(base: dict, subject: dict, args: argparse.Namespace) -> int:
     overhead = subject["total_ms"] - base["total_ms"]
     ratio = subject["total_ms"] / base["total_ms"] if base["total_ms"] else float("inf")
     limit = "" if args.max_overhead_ms is None else f" (limit {args.max_overhead_ms:g} ms)"
-    print(f"\noverhead: {overhead:+.1f} ms, {ratio:.1f}x the minimal DAG{limit}")
+    print(f"\noverhead: {overhead:+.1f} ms, {ratio:.1f}x the minimal DAG{limit}; "
+          f"CPU time of parse + serialize: {subject['cpu_ms'] - base['cpu_ms']:+.1f} ms median, "
+          f"{subject['cpu_min_ms'] - base['cpu_min_ms']:+.1f} ms min (less sensitive to load)")
     extra = sorted(packages(subject["new_modules"]) - packages(base["new_modules"]))
     print(f"packages beyond the minimal DAG's: {', '.join(extra) or 'none'}")
     heavy_modules = matching(subject["new_modules"], HEAVY)
     print(f"heavy modules imported: {', '.join(heavy_modules) or 'none'}")
+    if stale := subject["compiled_from_source"]:
+        print(f"WARNING: {len(stale)} modules have a missing or stale .pyc and were compiled at every parse "
+              f"(run `make venv`): {', '.join(stale[:8])}{' ...' if len(stale) > 8 else ''}")
     status = 0
     if subject["errors"] or not subject["dags"]:
         print(f"FAIL: the file did not yield a DAG: {json.dumps(subject['errors'], indent=2)}")

@@ -1,10 +1,12 @@
 """`S3Backend`: a datastore in an S3 bucket/prefix, through boto3 (imported on first use only).
 
 Transfers run in parallel: small files as single requests on a thread pool, large ones through
-s3transfer's `TransferManager` (boto3 `TransferConfig`: parallel multipart parts). Every transfer is verified against the bucket listing
-(size, and the MD5 ETag where the object has one), and a failed batch upload removes what it wrote
-(best effort). Retries are botocore's `standard` mode, so 500s, SlowDown and dropped connections
-are retried with backoff. Reads are streamed with ranged GETs (seekable, so Parquet works too).
+s3transfer's `TransferManager` (boto3 `TransferConfig`: parallel multipart parts). Content is checked
+by botocore's flexible checksums (a CRC32 on every upload request, which S3 verifies; the object's
+checksum validated on every whole-object GET); only what botocore cannot check gets our own MD5
+against a single-part ETag. Sizes are checked against the bucket listing, and a failed batch upload
+removes what it wrote (best effort). Retries are botocore's `standard` mode, so 500s, SlowDown and
+dropped connections are retried with backoff. Reads are streamed with ranged GETs (seekable, so Parquet works too).
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from ..errors import UserErrorException
 from ..settings import WorkspaceConfig
 from ._common import join_path, normalize_path
 from .s3_credentials import session_kwargs
-from .s3_streams import KnownSize, RangeReader, Writer
+from .s3_streams import KnownObject, RangeReader, Writer
 
 _MB = 1 << 20
 _READ_BUFFER = 8 * _MB
+_Item = tuple[str, str, int, str]  # (local file, key, size, listed ETag or "" for uploads)
 
 
 class S3TransferError(UserErrorException):
@@ -52,7 +55,7 @@ class S3Settings:
     max_attempts: int = 8
     max_concurrency: int = 16
     multipart_threshold_mb: int = 16
-    multipart_chunksize_mb: int = 16
+    multipart_chunksize_mb: int = 8
     verify_etag: bool = True
 
     @staticmethod
@@ -92,8 +95,11 @@ class S3Backend:
                 endpoint = self.settings.endpoint_url or kwargs.pop("endpoint_url", None)
                 kwargs.pop("endpoint_url", None)
                 session = boto3.Session(**kwargs)
+                # Checksums pinned on (not left to AWS_*_CHECKSUM_* env): they are the content check.
                 config = Config(retries={"mode": "standard", "max_attempts": self.settings.max_attempts},
-                                max_pool_connections=max(10, self.settings.max_concurrency + 4))
+                                max_pool_connections=max(10, self.settings.max_concurrency + 4),
+                                request_checksum_calculation="when_supported",
+                                response_checksum_validation="when_supported")
                 self._client = session.client("s3", endpoint_url=endpoint,
                                               region_name=self.settings.region or session.region_name or "us-east-1",
                                               config=config)
@@ -190,32 +196,36 @@ class S3Backend:
             pairs = [(local, path) for local, path in pairs if normalize_path(path) not in present]
         targets = [normalize_path(p) for _, p in pairs]
         try:
-            self._transfer("upload", [(local, self._key(path), os.path.getsize(local)) for local, path in pairs])
-            listed = self._stat(targets)
-            self._verify(dict(zip(targets, (local for local, _ in pairs))), listed, "upload")
+            self._transfer("upload", [(local, self._key(path), os.path.getsize(local), "") for local, path in pairs])
+            self._verify_sizes(dict(zip(targets, (local for local, _ in pairs))), self._stat(targets), "upload")
         except BaseException:
             self._remove_quietly(targets)
             raise
         return targets
 
     def download(self, path: str, local_dir: str, overwrite: bool = False) -> builtins.list[str]:
-        pairs = [(o.path, os.path.join(local_dir, *o.path.split("/"))) for o in self.iter_objects(path)]
-        return self.download_files([(p, d) for p, d in pairs if overwrite or not os.path.exists(d)])
+        listed = {o.path: o for o in self.iter_objects(path)}  # the only listing: no second one per folder
+        wanted = {p: os.path.join(local_dir, *p.split("/")) for p in listed}
+        wanted = {p: d for p, d in wanted.items() if overwrite or not os.path.exists(d)}
+        return self._download(wanted, listed)
 
     def download_files(self, pairs: builtins.list[tuple[str, str]]) -> builtins.list[str]:
         """Download (path, local destination) pairs in parallel, verified against the listing."""
         if not pairs:
             return []
         wanted = {normalize_path(path): dest for path, dest in pairs}
-        listed = self._stat(list(wanted))
+        self._download(wanted, self._stat(list(wanted)))
+        return [dest for _, dest in pairs]
+
+    def _download(self, wanted: dict[str, str], listed: dict[str, S3Object]) -> builtins.list[str]:
         missing = sorted(set(wanted) - set(listed))
         if missing:
             raise S3TransferError(f"S3 datastore {self.name!r}: {self.uri(missing[0])} does not exist")
         for dest in wanted.values():
             os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-        self._transfer("download", [(dest, self._key(path), listed[path].size) for path, dest in wanted.items()])
-        self._verify(wanted, listed, "download")
-        return [dest for _, dest in pairs]
+        self._transfer("download", [(dest, self._key(path), listed[path].size, listed[path].etag)
+                                    for path, dest in wanted.items()])
+        return list(wanted.values())
 
     def delete(self, path: str) -> None:
         self._remove([normalize_path(path)])
@@ -231,9 +241,9 @@ class S3Backend:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _transfer(self, direction: str, items: builtins.list[tuple[str, str, int]]) -> None:
-        """Move (local, key, size) items: small ones as single requests on a thread pool (one request
-        each, no HEAD), large ones through s3transfer's TransferManager (parallel parts)."""
+    def _transfer(self, direction: str, items: builtins.list[_Item]) -> None:
+        """Move (local, key, size, listed ETag) items: small ones as single requests on a thread pool
+        (one request each, no HEAD), large ones through s3transfer's TransferManager (parallel parts)."""
         from concurrent.futures import ThreadPoolExecutor
 
         threshold = self.settings.multipart_threshold_mb * _MB
@@ -241,58 +251,101 @@ class S3Backend:
         large = [i for i in items if i[2] >= threshold]
         one = self._put if direction == "upload" else self._get
         with ThreadPoolExecutor(self.settings.max_concurrency, thread_name_prefix="aml-s3") as pool:
-            futures = [(key, pool.submit(one, local, key)) for local, key, _ in small]
+            futures = [(item[1], pool.submit(one, *item)) for item in small]
             try:
                 if large:
                     self._transfer_large(direction, large)
                 for key, future in futures:
                     try:
                         future.result()
+                    except S3TransferError:
+                        raise
                     except Exception as exc:
                         raise self._fail(direction, self._rel(key), exc) from exc
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
 
-    def _put(self, local: str, key: str) -> None:
-        with open(local, "rb") as body:
+    def _put(self, local: str, key: str, size: int, etag: str) -> None:
+        with open(local, "rb") as body:  # botocore adds x-amz-checksum-crc32; S3 refuses a mismatch
             self.client.put_object(Bucket=self.settings.bucket, Key=key, Body=body)
 
-    def _get(self, local: str, key: str) -> None:
-        partial = f"{local}.aml-part"  # renamed into place only when complete
-        body = self.client.get_object(Bucket=self.settings.bucket, Key=key)["Body"]
-        with open(partial, "wb") as out:
-            for chunk in body.iter_chunks(_MB):
-                out.write(chunk)
-        os.replace(partial, local)
+    def _get(self, local: str, key: str, size: int, etag: str) -> None:
+        """One GET of the listed version (IfMatch), into `<local>.aml-part`, renamed into place only
+        when complete and checked: botocore validates the object's checksum while streaming; an object
+        without one it can check gets an inline MD5 against its single-part ETag instead."""
+        from botocore.httpchecksum import StreamingChecksumBody
 
-    def _transfer_large(self, direction: str, items: builtins.list[tuple[str, str, int]]) -> None:
+        partial = f"{local}.aml-part"
+        body = self.client.get_object(Bucket=self.settings.bucket, Key=key, IfMatch=f'"{etag}"')["Body"]
+        md5 = None if isinstance(body, StreamingChecksumBody) or not self._md5_checkable(etag) else _new_md5()
+        written = 0
+        try:
+            with open(partial, "wb") as out:
+                for chunk in body.iter_chunks(_MB):  # the checksum is validated on the last (empty) read
+                    out.write(chunk)
+                    written += len(chunk)
+                    if md5 is not None:
+                        md5.update(chunk)
+            self._check(self._rel(key), written, size, md5 is not None and md5.hexdigest() != etag)
+            os.replace(partial, local)
+        except BaseException:
+            if os.path.exists(partial):
+                os.remove(partial)
+            raise
+
+    def _transfer_large(self, direction: str, items: builtins.list[_Item]) -> None:
+        """Parallel parts. Uploads: s3transfer sends a CRC32 per part, which S3 verifies. Downloads:
+        ranged GETs of the listed ETag (IfMatch), which carry no checksum, so a single-part object is
+        MD5-checked after the download; the file is removed if a check fails."""
         from boto3.s3.transfer import create_transfer_manager
 
         bucket = self.settings.bucket
-        with create_transfer_manager(self.client, self.transfer_config()) as manager:
-            if direction == "upload":
-                futures = [(key, manager.upload(local, bucket, key)) for local, key, _ in items]
-            else:
-                futures = [(key, manager.download(bucket, key, local, subscribers=[KnownSize(size)]))
-                           for local, key, size in items]
-            for key, future in futures:
-                try:
-                    future.result()
-                except Exception as exc:  # leaving the block cancels the rest (not shutdown(): s3transfer
-                    raise self._fail(direction, self._rel(key), exc) from exc  # 0.19 swaps its arguments)
+        unchecked = [item[0] for item in items] if direction == "download" else []
+        try:
+            with create_transfer_manager(self.client, self.transfer_config()) as manager:
+                if direction == "upload":
+                    futures = [(item, manager.upload(item[0], bucket, item[1])) for item in items]
+                else:
+                    futures = [(item, manager.download(bucket, item[1], item[0],
+                                                       subscribers=[KnownObject(item[2], item[3])]))
+                               for item in items]
+                for (local, key, size, etag), future in futures:
+                    try:
+                        future.result()
+                    except Exception as exc:  # leaving the block cancels the rest (not shutdown():
+                        raise self._fail(direction, self._rel(key), exc) from exc  # s3transfer 0.19 swaps
+                                                                                   # its arguments)
+                    if direction == "download":
+                        corrupt = self._md5_checkable(etag) and _md5(local) != etag
+                        self._check(self._rel(key), os.path.getsize(local), size, corrupt)
+                        unchecked.remove(local)
+        except BaseException:
+            for local in unchecked:  # s3transfer renames a download into place when complete: unchecked
+                if os.path.exists(local):  # files are removed, no consumer reads them
+                    os.remove(local)
+            raise
 
-    def _verify(self, local_by_path: dict[str, str], listed: dict[str, S3Object], direction: str) -> None:
-        """Sizes (and MD5 ETags of single-part objects) of the transferred files match the listing."""
+    def _md5_checkable(self, etag: str) -> bool:
+        """A single-part ETag is the MD5 of the content (unless SSE-KMS: `verify_etag=False`)."""
+        return self.settings.verify_etag and len(etag) == 32 and "-" not in etag
+
+    def _check(self, path: str, got: int, size: int, corrupt: bool) -> None:
+        if got != size:
+            raise S3TransferError(f"S3 datastore {self.name!r}: download of {self.uri(path)} is incomplete "
+                                  f"(received {got} bytes, listed {size})")
+        if corrupt:
+            raise S3TransferError(f"S3 datastore {self.name!r}: download of {self.uri(path)} is corrupt "
+                                  "(MD5 differs from the object's ETag)")
+
+    def _verify_sizes(self, local_by_path: dict[str, str], listed: dict[str, S3Object], direction: str) -> None:
+        """Every transferred file is in the listing with its local size (content: botocore's checksums)."""
         for path, local in local_by_path.items():
             obj = listed.get(path)
             size = os.path.getsize(local)
             if obj is None or obj.size != size:
                 raise S3TransferError(f"S3 datastore {self.name!r}: {direction} of {self.uri(path)} is incomplete "
                                       f"(local {size} bytes, bucket {obj.size if obj else 'no object'})")
-            if self.settings.verify_etag and "-" not in obj.etag and _md5(local) != obj.etag:
-                raise S3TransferError(f"S3 datastore {self.name!r}: {direction} of {self.uri(path)} is corrupt "
-                                      "(MD5 differs from the object's ETag)")
 
     def _remove(self, paths: builtins.list[str]) -> None:
         for start in range(0, len(paths), 1000):
@@ -324,8 +377,12 @@ class S3Backend:
         return found
 
 
+def _new_md5() -> Any:
+    return hashlib.md5(usedforsecurity=False)
+
+
 def _md5(path: str) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
+    digest = _new_md5()
     with open(path, "rb") as handle:
         while chunk := handle.read(_MB):
             digest.update(chunk)

@@ -1,5 +1,5 @@
 """Streams over single S3 objects: ranged, seekable reads; buffered create-only writes; and the
-s3transfer subscriber that hands a download its known size."""
+s3transfer subscriber that hands a download its listed size and ETag."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ if TYPE_CHECKING:
     from .s3_backend import S3Backend
 
 
-class KnownSize:
-    """s3transfer subscriber giving a download its size from the listing (saves a HEAD request)."""
+class KnownObject:
+    """s3transfer subscriber giving a download the size and ETag from the listing: saves the HEAD
+    request s3transfer otherwise sends, and its ranged GETs carry IfMatch on the listed version."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, size: int, etag: str) -> None:
+        self.size, self.etag = size, etag
 
     def on_queued(self, future: Any, **kwargs: Any) -> None:
         future.meta.provide_transfer_size(self.size)
+        future.meta.provide_object_etag(f'"{self.etag}"')
 
     def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
         pass
@@ -27,10 +29,18 @@ class KnownSize:
 
 
 class RangeReader(io.RawIOBase):
-    """A seekable read-only view of one object: each read is a ranged GET (buffered by the caller)."""
+    """A seekable read-only view of one object: each read is a ranged GET (buffered by the caller).
 
-    def __init__(self, backend: S3Backend, path: str) -> None:
+    Every GET names the ETag (and `version_id`, if given), so the object cannot change under the
+    reader; given `size` and `etag` (known from a listing), no HEAD request is made."""
+
+    def __init__(self, backend: S3Backend, path: str, size: int | None = None, etag: str | None = None,
+                 version_id: str | None = None) -> None:
         self._backend, self._path, self._pos = backend, path, 0
+        self._version = {"VersionId": version_id} if version_id else {}
+        if size is not None and etag is not None:
+            self._size, self._etag = size, f'"{etag.strip(chr(34))}"'
+            return
         try:
             head = backend.client.head_object(Bucket=backend.settings.bucket, Key=backend._key(path))
         except Exception as exc:
@@ -59,7 +69,7 @@ class RangeReader(io.RawIOBase):
         try:
             body = backend.client.get_object(Bucket=backend.settings.bucket, Key=backend._key(self._path),
                                              Range=f"bytes={self._pos}-{self._pos + want - 1}",
-                                             IfMatch=self._etag)["Body"].read()
+                                             IfMatch=self._etag, **self._version)["Body"].read()
         except Exception as exc:
             raise backend._fail("reading", self._path, exc) from exc
         buffer[: len(body)] = body
@@ -102,4 +112,4 @@ class Writer(io.BytesIO):
             super().close()
 
 
-__all__ = ["KnownSize", "RangeReader", "Writer"]
+__all__ = ["KnownObject", "RangeReader", "Writer"]

@@ -16,20 +16,21 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 
 from ..data import Datastore
-from ..parallel import manifest
+from ..parallel import manifest, remote
 from ..parallel import progress as progress_mod
 from ..parallel.config import ParallelSettings
-from ..parallel.driver import NodeResult, Summary, manifest_path, summarise, write_manifest
+from ..parallel.driver import NodeResult, Summary, manifest_path, summarise
 from ..parallel.model_task import check_model
 from ..pipeline.resolve import input_location, output_locations, resolve_arguments, step_environment
 from ..run import Run, error_response
 from ..snapshot import copy_tree
+from . import parallel_inputs
 from .runs import TAG_OUTPUTS, TAG_REUSE_KEY
 from .steps import StepExecution, StepFailed, StepResult
 
@@ -95,30 +96,35 @@ class ParallelStepExecution(StepExecution):
         earlier = self._reusable(key) if key and not self.regenerate_outputs else None
         if earlier is not None:
             return {"nodes": [], "reused": self._reuse(run, earlier, key).to_xcom()}
-        settings = ParallelSettings.from_extra(self.step.extra).with_parameters(self.parameters)
+        try:
+            settings = ParallelSettings.from_extra(self.step.extra).with_parameters(self.parameters)
+        except ValueError as exc:  # a bad value submitted for a parameter-valued config field
+            raise StepFailed(f"Step [{self.step.task_id}]: {exc}") from None
         outputs = output_locations(self.step, run.id)
         output_path = self._output_folder(outputs)
         ports = {**inputs, **({settings.output: output_path} if settings.output and output_path else {})}
-        if os.path.exists(manifest_path(self.work_dir)):  # a retried prepare keeps the first manifest
-            batches = manifest.read(manifest_path(self.work_dir))
+        path = manifest_path(self.work_dir)
+        if os.path.exists(path):  # a retried prepare keeps the first manifest
+            count = len(manifest.read(path))
         else:
             source = os.path.join(self.work_dir, "source")
             if settings.source_directory and not os.path.isdir(source):
                 copy_tree(settings.source_directory, source, exclude=[self.workspace.config.home])
-            files = self._main_files(settings, inputs)
-            batches = manifest.build(settings.input_kind, files, settings.mini_batch_size, settings.partition_keys,
-                                     settings.rank_mini_batch_count)
-            write_manifest(self.work_dir, batches)
+            files = self._main_files(settings, inputs)  # a stream: S3 listings are written as they come
+            with remote.workspace(self.workspace.config):
+                count = manifest.write(path, manifest.batches(settings.input_kind, files, settings.mini_batch_size,
+                                                              settings.partition_keys, settings.rank_mini_batch_count))
         if settings.source_directory:
             settings.source_directory = os.path.join(self.work_dir, "source")
         if settings.model:  # a model that cannot take the input fails the step here, before any node starts
-            check_model(settings, batches, self.work_dir, self.workspace.config.tracking_uri)
+            with remote.workspace(self.workspace.config):
+                check_model(settings, manifest.read(path), self.work_dir, self.workspace.config.tracking_uri)
         NodeSpec(settings=settings.to_extra(), output_path=output_path,
                  user_args=resolve_arguments(self.step, ports, self.parameters),
                  env=step_environment(self.step, ports, self.parameters),
                  processes=settings.process_count_per_node or os.cpu_count() or 1, reuse_key=key,
                  outputs={n: {"datastore": d, "path": p} for n, (d, p) in outputs.items()}).write(self.work_dir)
-        print(f"Step [{self.step.task_id}]: {len(batches)} mini-batches on {settings.node_count} node(s) x "
+        print(f"Step [{self.step.task_id}]: {count} mini-batches on {settings.node_count} node(s) x "
               f"{settings.process_count_per_node or os.cpu_count()} process(es); work folder {self.work_dir}",
               flush=True)
         return {"nodes": list(range(settings.node_count)), "work_dir": self.work_dir, "run_id": run._backend_id}
@@ -131,23 +137,53 @@ class ParallelStepExecution(StepExecution):
         local = Datastore(self.workspace, datastore).backend.local_path(path)
         return local or os.path.join(self.work_dir, "output")
 
-    def _main_files(self, settings: ParallelSettings, inputs: dict[str, str]) -> list[str]:
-        """Every file of the main inputs, in a stable order (the manifest's order is the output's)."""
-        files: list[str] = []
-        for name in settings.inputs:
-            if name in inputs:
-                files += _walk(inputs[name])
-            else:  # a direct-mode dataset (tabular, or partitioned files): its own file list
-                files += self._dataset_files(name)
-        return files
+    # --- main inputs on S3: listed, not copied (parallel_inputs.py) -------------------------
 
-    def _dataset_files(self, name: str) -> list[str]:
+    def _listed(self) -> dict[str, parallel_inputs.Entries]:
+        if not hasattr(self, "_listings"):
+            self._listings: dict[str, parallel_inputs.Entries] = {}
+        return self._listings
+
+    def _is_main(self, name: str) -> bool:
+        return name in ParallelSettings.from_extra(self.step.extra).inputs
+
+    def _upstream_view(self, stack: ExitStack, name: str, location: dict[str, str]) -> str:
+        backend = Datastore(self.workspace, location["datastore"]).backend
+        if self._is_main(name) and parallel_inputs.streamable(backend):
+            self._listed()[name] = parallel_inputs.location_entries(location["datastore"], backend, location["path"])
+            return backend.uri(location["path"])
+        return super()._upstream_view(stack, name, location)
+
+    def _dataset_view(self, stack: ExitStack, name: str, dataset: Any, mode: str) -> str:
+        found = parallel_inputs.dataset_entries(dataset, self.workspace.config) if self._is_main(name) else None
+        if found is None:
+            return super()._dataset_view(stack, name, dataset, mode)
+        uri, self._listed()[name] = found
+        return uri
+
+    def _main_files(self, settings: ParallelSettings, inputs: dict[str, str]) -> Iterator[Any]:
+        """Every file of the main inputs, in a stable order (the manifest's order is the output's):
+        local paths, and S3 objects streamed from their listing."""
+        for name in settings.inputs:
+            if name in self._listed():
+                yield from self._listed()[name]()
+            elif name in inputs:
+                yield from _walk(inputs[name])
+            else:  # a direct-mode dataset (tabular, or partitioned files): its own file list
+                yield from self._dataset_files(name)
+
+    def _dataset_files(self, name: str) -> Iterator[Any]:
         inp = next(i for i in self.step.inputs if i.name == name)
         source = input_location(self.step, inp, self.parameters)
         if source is None or source.get("type") != "dataset":
             raise StepFailed(f"Step [{self.step.task_id}]: input {name!r} has no files to split into mini-batches")
+        dataset = self._dataset(source)
+        listed = parallel_inputs.dataset_entries(dataset, self.workspace.config)
+        if listed is not None:
+            yield from listed[1]()
+            return
         found = []
-        for file in self._dataset(source)._files():
+        for file in dataset._files():
             local = file.local
             if local is None:
                 target = os.path.join(self.work_dir, "inputs", name, file.relative)
@@ -156,7 +192,7 @@ class ParallelStepExecution(StepExecution):
                     shutil.copyfileobj(src, dst)
                 local = target
             found.append(local)
-        return found
+        yield from found
 
     # --- nodes ---------------------------------------------------------------------------
 
@@ -168,11 +204,13 @@ class ParallelStepExecution(StepExecution):
 
         spec = NodeSpec.read(work_dir)
         argv = [self._interpreter(), "-m", "aml_bridge.parallel.node", work_dir, str(node)]
-        env = child_env(run, argv, work_dir, {**spec.env, "AML_BRIDGE_NODE_ID": str(node)}, step=self.step)
-        reporter = _ProgressReporter(run, work_dir)
-        reporter.start()
-        with tempfile.TemporaryDirectory(prefix="aml-node-") as tmp:
+        # S3 connections the workers read their mini-batches with: a private file, never the keys
+        with self._credentials({}) as credentials, tempfile.TemporaryDirectory(prefix="aml-node-") as tmp:
+            env = child_env(run, argv, work_dir, {**spec.env, **credentials, "AML_BRIDGE_NODE_ID": str(node)},
+                            step=self.step)
             log_path = os.path.join(tmp, "std_log.txt")
+            reporter = _ProgressReporter(run, work_dir)
+            reporter.start()
             try:
                 outcome = run_processes([Process(argv, env, log_path)], work_dir, stream or sys.stdout,
                                         forward_signals=False, on_start=on_start)

@@ -141,8 +141,7 @@ class StepExecution:
             if inp.producer is not None:
                 produced = self.upstream[inp.producer]
                 location = produced["outputs"][inp.output]
-                backend = Datastore(self.workspace, location["datastore"]).backend
-                paths[inp.name] = self._input_path(stack, backend, location["path"])
+                paths[inp.name] = self._upstream_view(stack, inp.name, location)
                 identities[inp.name] = fp.upstream_identity(produced.get("reuse_key") or produced["run_id"],
                                                             inp.output or "")
                 continue
@@ -159,11 +158,20 @@ class StepExecution:
                 if inp.mode == "direct":
                     dataset._ensure_saved(self.workspace)  # the step resolves it by id
                 else:
-                    paths[inp.name] = dataset._local_view(self._scratch(stack, "aml-dataset-"), inp.mode)
+                    paths[inp.name] = self._dataset_view(stack, inp.name, dataset, inp.mode)
         if lineage and self.run is not None:
             hooks.aml_log_dataset_inputs(workspace=self.workspace.config, run_id=self.run._backend_id,
                                          datasets=lineage)
         return paths, identities
+
+    def _upstream_view(self, stack: ExitStack, name: str, location: dict[str, str]) -> str:
+        """The path the step sees for input `name`, an upstream step's output at `location`."""
+        backend = Datastore(self.workspace, location["datastore"]).backend
+        return self._input_path(stack, backend, location["path"])
+
+    def _dataset_view(self, stack: ExitStack, name: str, dataset: Any, mode: str) -> str:
+        """The path the step sees for dataset input `name` in `mode` (mount/download)."""
+        return dataset._local_view(self._scratch(stack, "aml-dataset-"), mode)
 
     def _input_path(self, stack: ExitStack, backend: Any, path: str) -> str:
         """The input's local path: in place on a local datastore, else downloaded for this attempt."""

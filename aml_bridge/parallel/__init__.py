@@ -7,6 +7,8 @@ pandas, and nothing here runs anything.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .config import (
     DEFAULT_APPEND_ROW_FILE_NAME,
     DEFAULT_FILE_MINI_BATCH_SIZE,
@@ -16,18 +18,19 @@ from .config import (
     parse_mini_batch_size,
 )
 from .step import RESERVED_ARGUMENTS, ParallelRunStep
-from .v2 import (
-    Input,
-    JobResourceConfiguration,
-    Output,
-    Parallel,
-    ParallelComponent,
-    ParallelTask,
-    RetrySettings,
-    RunFunction,
-    ValidationException,
-    parallel_run_function,
-)
+
+# The v2 API (`azure.ai.ml.parallel`) loads on first use: a v1 definition does not pay for it.
+_V2 = ("Input", "JobResourceConfiguration", "Output", "Parallel", "ParallelComponent", "ParallelTask",
+       "RetrySettings", "RunFunction", "ValidationException", "parallel_run_function")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _V2:
+        from . import v2
+
+        return getattr(v2, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_APPEND_ROW_FILE_NAME",

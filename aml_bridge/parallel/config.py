@@ -308,22 +308,28 @@ class ParallelSettings:
         for name, parameter in self.parameters.items():
             if parameter not in values:
                 continue
-            value = values[parameter]
-            if name == "mini_batch_size":
-                value = parse_mini_batch_size(value)
-            elif name == "partition_keys":
-                value = check_partition_keys(value)
-            elif name == "logging_level":
-                value = str(value)
-            else:
-                value = check_positive(name, int(value) if isinstance(value, str) and value.isdigit() else value)
-            changes[name] = value
+            try:
+                changes[name] = _submitted(name, values[parameter])
+            except ValueError as exc:
+                raise _fail(f"{name} takes pipeline parameter {parameter!r}, whose submitted value is not valid: "
+                            f"{exc}") from None
         return ParallelSettings(**{**asdict(self), **changes})
 
     @staticmethod
     def from_extra(extra: dict[str, Any]) -> ParallelSettings:
         names = {f.name for f in fields(ParallelSettings)}
         return ParallelSettings(**{k: v for k, v in extra.items() if k in names})
+
+
+def _submitted(name: str, value: Any) -> Any:
+    """A submitted parameter value for config field `name`, checked as the literal would have been."""
+    if name == "mini_batch_size":
+        return parse_mini_batch_size(value)
+    if name == "partition_keys":
+        return check_partition_keys(value)
+    if name == "logging_level":
+        return str(value)
+    return check_positive(name, int(value) if isinstance(value, str) and value.isdigit() else value)
 
 
 def default_mini_batch_size(input_kind: str) -> int:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import UserErrorException
-from . import manifest
+from . import manifest, remote
 from .config import ParallelSettings
 
 MODEL_PATH_ENV = "AML_BRIDGE_MODEL_PATH"
@@ -209,8 +209,9 @@ def check_input(settings: ParallelSettings, batches: list[manifest.MiniBatch], p
     inputs = meta.signature.inputs if meta.signature is not None else None
     if settings.input_kind == "tabular":
         if inputs is not None and inputs.has_input_names():
-            for file in sorted({f for b in batches for f in _files_of(b)}):
-                _check_columns(settings.model or path, inputs, file)
+            files = {remote.label(f): f for b in batches for f in _files_of(b)}
+            for name in sorted(files):
+                _check_columns(settings.model or path, inputs, files[name])
         return
     if inputs is None or not inputs.has_input_names() or len(inputs.inputs) != 1 or _type(inputs.inputs[0]) not in (
             _FILE_TYPES):
@@ -218,27 +219,30 @@ def check_input(settings: ParallelSettings, batches: list[manifest.MiniBatch], p
                               f"string column (file paths) or one binary column (file bytes), it has {inputs}")
 
 
-def _files_of(batch: manifest.MiniBatch) -> list[str]:
+def _files_of(batch: manifest.MiniBatch) -> list[manifest.Entry]:
     return [c["file"] for c in batch["chunks"]] if "chunks" in batch else list(batch["files"])
 
 
-def _columns(file: str) -> list[str]:
-    if file.lower().endswith((".parquet", ".pq")):
+def _columns(file: manifest.Entry) -> list[str]:
+    """The file's columns from its schema or header (an S3 object: its footer or first bytes only)."""
+    if remote.label(file).lower().endswith((".parquet", ".pq")):
         import pyarrow.parquet as pq
 
-        return [n for n in pq.read_schema(file).names if not n.startswith("__index_level_")]
+        with manifest.opened(file) as handle:
+            return [n for n in pq.ParquetFile(handle).schema_arrow.names if not n.startswith("__index_level_")]
     import pandas as pd
 
-    return [str(c) for c in pd.read_csv(file, nrows=0).columns]
+    with manifest.opened(file, 64 << 10) as handle:
+        return [str(c) for c in pd.read_csv(handle, nrows=0).columns]
 
 
-def _check_columns(model: str, inputs: Any, file: str) -> None:
+def _check_columns(model: str, inputs: Any, file: manifest.Entry) -> None:
     columns = _columns(file)
     required = [s.name for s in inputs.inputs if getattr(s, "required", True)]
     missing = [c for c in required if c not in columns]
     extra = [c for c in columns if c not in inputs.input_names()]
     if missing or extra:
-        raise ModelInputError(f"model {model} does not match the input {file}: missing columns {missing}, "
+        raise ModelInputError(f"model {model} does not match the input {remote.label(file)}: missing columns {missing}, "
                               f"extra columns {extra} (the model's signature takes {inputs.input_names()})")
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from . import manifest
 from .ledger import Ledger
+from .loader import mini_batch_data
 
 IDLE_SLEEP = 0.005  # only while the last mini-batches are in flight elsewhere
 
@@ -198,12 +199,12 @@ class Worker:
 
     def _run(self, batch_id: int, attempt: int) -> tuple[dict[str, Any], str]:
         batch = self.batches[batch_id]
-        data = manifest.load(batch)
         run = self.module.run  # type: ignore[union-attr]
-        if self._takes_context(run):
-            result = run(data, MiniBatchContext(batch_id, batch.get("partition_key_value")))
-        else:
-            result = run(data)
+        with mini_batch_data(batch) as data:  # S3 files: fetched for this mini-batch, removed after it
+            if self._takes_context(run):
+                result = run(data, MiniBatchContext(batch_id, batch.get("partition_key_value")))
+            else:
+                result = run(data)
         if result is None or not hasattr(result, "__len__") or isinstance(result, (str, bytes, dict)):
             raise TypeError(f"run() must return a list, tuple or DataFrame, got {type(result).__name__}")
         items, returned = len(data), len(result)

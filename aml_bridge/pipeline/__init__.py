@@ -7,6 +7,8 @@ run-time helpers its operators use.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import PipelineDefinitionError, PipelineParameterError, PipelineParameterTypeError
 from .estimator_step import EstimatorStep
 from .parameter import PipelineParameter
@@ -18,13 +20,27 @@ from .pipeline_data import (
     PipelineOutputTabularDataset,
 )
 from .plan import ArgumentPlan, InputPlan, OutputPlan, ParamPlan, PipelinePlan, StepPlan
-from .published import PipelineEndpoint, PublishedPipeline
 from .python_script_step import PythonScriptStep
-from .recurrence import ScheduleRecurrence, TimeZone
-from .schedule import Schedule
 from .sequence import StepSequence
 from .step import PipelineStep
-from .submission import Submission
+
+# Publishing, schedules and submission load on first use: a DAG file that only builds a pipeline
+# (parsed again and again by Airflow's DAG processor) does not pay for them.
+_LAZY = {
+    **dict.fromkeys(["PipelineEndpoint", "PublishedPipeline"], "published"),
+    **dict.fromkeys(["ScheduleRecurrence", "TimeZone"], "recurrence"),
+    "Schedule": "schedule",
+    "Submission": "submission",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ArgumentPlan",

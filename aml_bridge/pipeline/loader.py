@@ -103,10 +103,13 @@ def _definition_context(path: str) -> Iterator[None]:
 def _forget_compat_modules(folder: str) -> None:
     """Unload the compat modules the script imported: outside a launched job `azureml` stays absent.
 
-    Objects the script built keep their classes alive; only the import names go away.
+    Objects the script built keep their classes alive; only the import names go away. Only the
+    compat packages' names are looked at: reading `__file__` of every module costs milliseconds
+    in a process that has Airflow loaded (some of its modules compute attributes lazily).
     """
-    for name, module in list(sys.modules.items()):
-        origin = getattr(module, "__file__", None) or ""
+    tops = set(os.listdir(folder))
+    for name in [n for n in sys.modules if n.partition(".")[0] in tops]:
+        origin = getattr(sys.modules[name], "__file__", None) or ""
         if origin.startswith(folder + os.sep):
             del sys.modules[name]
 
