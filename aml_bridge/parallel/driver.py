@@ -158,7 +158,7 @@ class Supervisor:
         if self.stop.is_set():
             return  # another node already failed the step: start no worker
         self.slots = [self._spawn() for _ in range(self.processes)]
-        beat, reported, every = 0.0, time.time(), progress.interval()
+        beat, reported, every = time.time(), time.time(), progress.interval()  # run_node just beat
         while self.slots:
             if time.time() - beat > HEARTBEAT:
                 self.ledger.heartbeat()

@@ -8,11 +8,12 @@ A mini-batch costs no file creation and no directory operation (on ext4 each one
   (`fcntl.lockf`): the lock *is* the claim. The kernel (or NFS lock manager) drops the locks of a
   process that dies, so a killed worker never leaves a claim behind; its record still says
   "in flight", which is how the next holder learns an attempt was lost.
-* `journal/<session>-<pid>`: each process appends every finished mini-batch there, a JSON outcome
+* `journal.<session>-<pid>`: each process appends every finished mini-batch there, a JSON outcome
   line then its output lines, in one write, before the board says done. A record torn by a crash is
   ignored; a mini-batch finished twice (a crash between the two writes) is gathered once.
-* `state/<id>` (failed attempts and their errors, only on failure) and `session/<digest>` (a
-  supervisor's heartbeat) stay small JSON files: they are the rare path.
+* `state/<id>` (failed attempts and their errors, only on failure) and `session.<digest>` (who a
+  supervisor is, written once; its mtime is the heartbeat) stay small files: they are the rare path.
+  Every file sits in the ledger folder itself, so the common path creates no folder either.
 
 An attempt lost by a worker of a live session is counted by that session's supervisor; one lost
 with its whole session (same host and the supervisor pid is dead, or its heartbeat is older than
@@ -87,8 +88,7 @@ class Ledger:
         self.supervisor_pid = supervisor_pid or os.getpid()
         self.lease = lease
         self._me = _digest(self.session)
-        for sub in ("state", "session", "journal"):
-            os.makedirs(os.path.join(root, sub), exist_ok=True)
+        os.makedirs(root, exist_ok=True)
         self._board_path = os.path.join(root, "board")
 
     # -- the board -------------------------------------------------------------------------
@@ -127,21 +127,29 @@ class Ledger:
         return self._session_path(self._me)
 
     def heartbeat(self) -> None:
-        """Say this session is alive (the supervisor calls it while it waits)."""
-        _write_atomic(self.heartbeat_file, {"session": self.session, "host": HOST,
-                                                     "pid": self.supervisor_pid, "time": time.time()})
+        """Say this session is alive (the supervisor calls it while it waits): the first call writes who
+        it is, later ones only touch the file (no file created, nothing a reader could see half-written)."""
+        try:
+            os.utime(self.heartbeat_file)
+        except FileNotFoundError:
+            _write_atomic(self.heartbeat_file, {"session": self.session, "host": HOST, "pid": self.supervisor_pid})
 
     def _session_path(self, digest: bytes) -> str:
-        return os.path.join(self.root, "session", digest.hex())
+        return os.path.join(self.root, f"session.{digest.hex()}")
 
     def _gone(self, digest: bytes) -> str | None:
         """Why the session holding a lost attempt is gone, or None while it is alive (it counts the loss)."""
-        info = _read_json(self._session_path(digest))
+        path = self._session_path(digest)
+        info = _read_json(path)
+        try:
+            beat = os.stat(path).st_mtime
+        except FileNotFoundError:
+            info = None
         if info is None:
             return f"its worker's session {digest.hex()} is gone"
         if info["host"] == HOST and not pid_alive(info["pid"]):
             return f"its worker's session {info['session']} on {info['host']} is gone"
-        if time.time() - info["time"] > self.lease:
+        if time.time() - beat > self.lease:
             return f"its worker's session {info['session']} on {info['host']} is gone (no heartbeat for {self.lease}s)"
         return None
 
@@ -202,6 +210,7 @@ class Ledger:
         state = _read_json(self._state_path(batch_id)) or {"attempts": 0, "errors": []}
         state["attempts"] += 1
         state["errors"] = [*state["errors"], error][-5:]
+        os.makedirs(os.path.dirname(self._state_path(batch_id)), exist_ok=True)
         _write_atomic(self._state_path(batch_id), state)
         status, _, pid, holder = self._record(batch_id)
         self._set(batch_id, status, min(state["attempts"], 0xFFFF), pid, holder)
@@ -214,7 +223,7 @@ class Ledger:
         head = {**outcome, "id": batch_id, "bytes": len(body), "ended": time.time(),
                 "session": self.session, "worker": os.getpid(), "host": HOST}
         record = memoryview(json.dumps(head).encode() + b"\n" + body)
-        journal = _fd(os.path.join(self.root, "journal", f"{self.session}-{os.getpid()}"), os.O_WRONLY | os.O_APPEND)
+        journal = _fd(os.path.join(self.root, f"journal.{self.session}-{os.getpid()}"), os.O_WRONLY | os.O_APPEND)
         while record:
             record = record[os.write(journal, record):]
         current, attempts, _, _ = self._record(batch_id)
@@ -227,9 +236,10 @@ class Ledger:
 
         A mini-batch journaled twice keeps a succeeded record over a failed one."""
         found: dict[int, tuple[dict[str, Any], str]] = {}
-        folder = os.path.join(self.root, "journal")
-        for name in sorted(os.listdir(folder)):
-            for outcome, text in _journal(os.path.join(folder, name)):
+        for name in sorted(os.listdir(self.root)):
+            if not name.startswith("journal."):
+                continue
+            for outcome, text in _journal(os.path.join(self.root, name)):
                 kept = found.get(outcome["id"])
                 if kept is None or (kept[0].get("status") == "failed" and outcome.get("status") != "failed"):
                     found[outcome["id"]] = (outcome, text)

@@ -24,7 +24,7 @@ from . import manifest
 from .ledger import Ledger
 from .loader import mini_batch_data
 
-IDLE_SLEEP = 0.005  # only while the last mini-batches are in flight elsewhere
+IDLE_FIRST, IDLE_MAX = 0.0005, 0.05  # seconds between looks at mini-batches in flight elsewhere
 
 
 @dataclass
@@ -153,9 +153,14 @@ class Worker:
         return ids[start:] + ids[:start]
 
     def loop(self) -> None:
+        """Claim and run until every mini-batch is finished. Mini-batches in flight elsewhere are waited
+        for (their holder may die, and its session's loss is then this worker's to take over), polling
+        with a backoff: the last few finish within a fraction of a millisecond of being seen, and a
+        long wait costs nothing."""
         pending = deque(self.order())
         pid = os.getpid()
         own_share = True  # until another worker's mini-batch shows up, skip the "already done?" look
+        idle = IDLE_FIRST
         while pending and not self.stop.is_set():
             claimed = False
             for _ in range(len(pending)):
@@ -171,8 +176,11 @@ class Worker:
                     if self.ledger.is_done(batch_id):
                         continue
                 pending.append(batch_id)  # in flight elsewhere, or released for another try
-            if not claimed:
-                time.sleep(IDLE_SLEEP)
+            if claimed:
+                idle = IDLE_FIRST
+            elif pending:
+                time.sleep(idle)
+                idle = min(idle * 2, IDLE_MAX)
 
     def finish(self) -> None:
         if self.module is not None and callable(getattr(self.module, "shutdown", None)):

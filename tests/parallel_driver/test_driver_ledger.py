@@ -61,11 +61,9 @@ def test_stale_heartbeat_from_another_host_expires_after_the_lease(tmp_path: Pat
     root = str(tmp_path / "ledger")
     remote = Ledger(root, session="remote")
     assert remote.claim(0, 1)
-    info = {"session": "remote", "host": "elsewhere", "pid": 1, "time": time.time()}
-    Path(remote.heartbeat_file).write_text(json.dumps(info))
+    Path(remote.heartbeat_file).write_text(json.dumps({"session": "remote", "host": "elsewhere", "pid": 1}))
     assert not Ledger(root, lease=60).claim(0, 2)
-    info["time"] -= 120
-    Path(remote.heartbeat_file).write_text(json.dumps(info))
+    os.utime(remote.heartbeat_file, (time.time() - 120, time.time() - 120))  # its last beat, two minutes ago
     assert Ledger(root, lease=60).claim(0, 2)
 
 
@@ -83,7 +81,7 @@ def test_a_killed_holder_leaves_no_claim_only_an_in_flight_record(tmp_path: Path
     holder.start()
     assert ready.wait(10)
     Path(Ledger(root, session="hung").heartbeat_file).write_text(  # a live session on another host
-        json.dumps({"session": "hung", "host": "elsewhere", "pid": 1, "time": time.time()}))
+        json.dumps({"session": "hung", "host": "elsewhere", "pid": 1}))
     other = ctx.Process(target=lambda: os._exit(0 if Ledger(root).claim(5, os.getpid()) else 7))
     other.start()
     other.join()
@@ -104,7 +102,7 @@ def test_journals_keep_complete_records_once_and_drop_a_torn_tail(tmp_path: Path
         first.finish(batch_id, {"status": "ok", "items": 1}, f"line {batch_id}\n")
     second.finish(1, {"status": "failed", "items": 1})  # finished again after a crash: the success wins
     second.finish(2, {"status": "ok", "items": 1}, "line 2\n")
-    journal = Path(root) / "journal" / f"b-{os.getpid()}"
+    journal = Path(root) / f"journal.b-{os.getpid()}"
     with journal.open("ab") as fh:  # a writer killed mid-record
         fh.write(json.dumps({"id": 3, "status": "ok", "bytes": 50}).encode() + b"\nline 3")
     entries = Ledger(root).entries()
@@ -120,6 +118,7 @@ def test_mini_batches_cost_no_files(tmp_path: Path) -> None:
     for batch_id in range(500):
         assert ledger.claim(batch_id, os.getpid())
         ledger.finish(batch_id, {"status": "ok"}, "x\n")
-    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    assert files == ["board", f"journal/s-{os.getpid()}"]
+        ledger.heartbeat()
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    assert files == ["board", f"journal.s-{os.getpid()}", ledger.heartbeat_file.rsplit("/", 1)[1]]
     assert ledger.counts() == (500, 0) and len(ledger.entries()) == 500
