@@ -49,6 +49,26 @@ SLEEPER = textwrap.dedent('''
 ''')
 
 
+# Schedules are about firing a published pipeline, not about its steps: a one-step definition keeps that
+# scenario short (the example's four steps run under the scheduler in the other scenarios).
+TINY_DEFINITION = textwrap.dedent('''
+    """A one-step pipeline definition, published for the schedule scenario."""
+    import os
+
+    from aml_bridge import Workspace
+    from aml_bridge.pipeline import Pipeline, PythonScriptStep
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    step = PythonScriptStep("hello.py", source_directory=os.path.join(here, "scripts"), allow_reuse=False)
+    pipeline = Pipeline(Workspace.from_config(), [step])
+''')
+
+HELLO = textwrap.dedent('''
+    from azureml.core import Run
+    Run.get_context().log("hello", 1)
+''')
+
+
 CRASH_DAG = "aml_parallel_crash"
 CRASH_DAG_FILE = textwrap.dedent('''
     """A ParallelRunStep on 2 nodes x 2 processes whose entry script SIGKILLs its node's Airflow task once."""
@@ -115,6 +135,9 @@ def cluster(tmp_path_factory, home):
     for i in range(40):
         (dags / "crash_data" / f"f{i:02d}.txt").write_text(str(i))
     (dags / "parallel_crash.py").write_text(CRASH_DAG_FILE)
+    (dags / "tiny" / "scripts").mkdir(parents=True)
+    (dags / "tiny" / "pipeline.py").write_text(TINY_DEFINITION)
+    (dags / "tiny" / "scripts" / "hello.py").write_text(HELLO)
     with AirflowCluster(tmp / "cluster", dags, {"AML_BRIDGE_HOME": str(home)},
                         dag_ids=("aml_example_pipeline", KILL_DAG, CRASH_DAG)) as running:
         yield running
@@ -125,16 +148,26 @@ def ws(home) -> Workspace:
     return Workspace(config=settings.resolve(home=str(home)))
 
 
-@pytest.fixture(scope="module")
-def published_id(cluster, home) -> str:
-    """`aml-bridge pipeline publish` of the example, run with the cluster's environment."""
+def _publish(cluster, home, definition: str, name: str) -> str:
+    """`aml-bridge pipeline publish` of a definition file, run with the cluster's environment."""
     cli = str(Path(sys.executable).with_name("aml-bridge"))
-    definition = str(cluster.dags_folder / "example" / "pipeline.py")
-    result = subprocess.run([cli, "pipeline", "publish", definition, "--name", "wine-published", "--version", "1"],
+    result = subprocess.run([cli, "pipeline", "publish", definition, "--name", name, "--version", "1"],
                             env=process_env({**cluster.env, "AML_BRIDGE_HOME": str(home)}), capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    return re.search(r"Published pipeline wine-published \(([0-9a-f-]{36})\)", result.stdout).group(1)
+    return re.search(rf"Published pipeline {name} \(([0-9a-f-]{{36}})\)", result.stdout).group(1)
+
+
+@pytest.fixture(scope="module")
+def published_id(cluster, home) -> str:
+    """The example, published."""
+    return _publish(cluster, home, str(cluster.dags_folder / "example" / "pipeline.py"), "wine-published")
+
+
+@pytest.fixture(scope="module")
+def tiny_published_id(cluster, home) -> str:
+    """A one-step pipeline, published (for the schedules)."""
+    return _publish(cluster, home, str(cluster.dags_folder / "tiny" / "pipeline.py"), "tiny-published")
 
 
 @pytest.fixture(scope="module")
@@ -300,15 +333,15 @@ def test_rest_trigger_refuses_bad_input_and_triggers_nothing(cluster, remote_ws,
     assert _run_count(cluster, published.dag_id) == before
 
 
-def test_schedules_are_served_by_the_dag_processor_and_scheduler(cluster, remote_ws, published_id):
+def test_schedules_are_served_by_the_dag_processor_and_scheduler(cluster, remote_ws, tiny_published_id):
     """The recurrence timetable and the data-change asset survive serialization in the real DAG processor
     (the provider's plugin registers the timetable there) and the scheduler computes the next fire time."""
     from aml_bridge.pipeline import Schedule, ScheduleRecurrence
 
     recurrence = ScheduleRecurrence("Week", 1, "2030-01-01T09:00:00", "W. Europe Standard Time",
                                     week_days=["Monday"], hours=[9], minutes=[30])
-    weekly = Schedule.create(remote_ws, "e2e-weekly", published_id, "wine-scheduled", recurrence=recurrence)
-    data = Schedule.create(remote_ws, "e2e-data", published_id, "wine-data", datastore=remote_ws.get_default_datastore(),
+    weekly = Schedule.create(remote_ws, "e2e-weekly", tiny_published_id, "wine-scheduled", recurrence=recurrence)
+    data = Schedule.create(remote_ws, "e2e-data", tiny_published_id, "wine-data", datastore=remote_ws.get_default_datastore(),
                            path_on_datastore="e2e-incoming", polling_interval=60)
     dag = cluster.wait_for_dag(weekly.dag_id)
     assert dag["timetable_summary"].startswith("Azure recurrence: every 1 week(s)")
