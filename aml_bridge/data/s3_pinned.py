@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ._common import normalize_path
-from .s3_backend import S3Backend, S3TransferError
+from .s3_backend import S3Backend, S3TransferError, _md5
 from .s3_streams import RangeReader
 
 _COPY_CHUNK = 8 << 20
@@ -87,7 +87,7 @@ def fetch_pinned(backend: S3Backend, obj: PinnedObject, dest: str) -> str:
     if obj.size == 0:  # no byte range to GET: ask whether it is still the same empty object
         _still_there(backend, obj)
     partial = f"{dest}.aml-part"
-    check_md5 = backend.settings.verify_etag and "-" not in obj.etag
+    check_md5 = backend._md5_checkable(obj.etag)
     try:
         md5 = _fetch(backend, obj, partial, check_md5)
     except BaseException:
@@ -107,7 +107,7 @@ def _fetch(backend: S3Backend, obj: PinnedObject, partial: str, check_md5: bool)
     """Write the object to `partial`; returns its MD5 (the ETag itself when not checked)."""
     if obj.size >= backend.settings.multipart_threshold_mb * _MB:
         _fetch_parts(backend, obj, partial)
-        return _md5_of(partial) if check_md5 else obj.etag
+        return _md5(partial) if check_md5 else obj.etag
     digest = hashlib.md5(usedforsecurity=False)
     with PinnedReader(backend, obj) as src, open(partial, "wb") as out:
         while chunk := src.read(_COPY_CHUNK):
@@ -140,14 +140,6 @@ def _fetch_parts(backend: S3Backend, obj: PinnedObject, partial: str) -> None:
             list(pool.map(one, range(0, obj.size, part)))
     finally:
         os.close(fd)
-
-
-def _md5_of(path: str) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_MB):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def download_pinned(backend: S3Backend, pairs: list[tuple[PinnedObject, str]]) -> list[str]:

@@ -186,7 +186,7 @@ class Ledger:
         """The mini-batches a (dead) worker of this session was running."""
         board = os.pread(self._board, os.fstat(self._board).st_size, 0)
         held = []
-        for batch_id, (status, _, pid, holder) in enumerate(_RECORD.iter_unpack(board[:len(board) // 16 * 16])):
+        for batch_id, (status, _, pid, holder) in enumerate(_RECORD.iter_unpack(board[:len(board) // _RECORD.size * _RECORD.size])):
             if status == IN_FLIGHT and pid == worker_pid and holder == self._me:
                 held.append(batch_id)
         return held

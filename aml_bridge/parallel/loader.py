@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import manifest, remote
+from .ledger import pid_alive
 
 
 @contextmanager
@@ -45,19 +46,9 @@ def _scratch_root() -> str:
     os.makedirs(root, exist_ok=True)
     for name in os.listdir(root):
         pid = name.split("-")[1] if name.count("-") >= 2 else ""
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
     return root
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
 
 
 __all__ = ["mini_batch_data"]
