@@ -6,10 +6,13 @@ Cases (issue 4 targets in brackets):
   * scaling: the cpu case on 1 vs 2 processes                                          [speed-up >= 1.8x]
   * memory: 100,000 files, mini_batch_size=10: the driver process's peak RSS above its
     RSS before the manifest was built                                                   [< 200 MB]
+  * model: `ParallelTask(type='model')` scoring a registered scikit-learn model on a 100,000-row CSV,
+    2 processes, vs one process scoring the whole table (bench/parallel_model.py, which says how
+    each side is timed)                                                                [ratio >= 0.8x]
 Both sides include starting their processes and calling init(); the ratio is driver / Pool wall time
 (lower is better). Each case alternates the two sides `--repeats` times and reports medians.
 
-    .venv/bin/python bench/parallel.py [--repeats 5] [--memory-files 100000]
+    .venv/bin/python bench/parallel.py [--repeats 5] [--memory-files 100000] [--model-rows 100000]
 """
 
 from __future__ import annotations
@@ -168,6 +171,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--spin-ms", type=float, default=2.0, help="CPU per item in the cpu case")
     parser.add_argument("--memory-files", type=int, default=100_000, help="0 skips the memory case")
+    parser.add_argument("--model-rows", type=int, default=100_000, help="0 skips the model case")
     parser.add_argument("--work-root", help="folder for the driver's work folders (default: the scratch folder "
                                             "on the temp dir's file system; /dev/shm shows the ledger's file cost)")
     args = parser.parse_args()
@@ -196,6 +200,10 @@ def main() -> None:
         print(f"cpu-bound 1 -> 2 processes: driver {cpu1[0] / cpu2[0]:.2f}x faster (target >= 1.8x)")
         if args.memory_files:
             memory(source, args.memory_files, scratch)
+    if args.model_rows:
+        print("\nmodel-scoring case (bench/parallel_model.py):", flush=True)
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "parallel_model.py"),
+                        "--rows", str(args.model_rows), "--repeats", str(max(3, args.repeats // 2))], check=True)
 
 
 if __name__ == "__main__":
