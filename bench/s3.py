@@ -7,7 +7,8 @@ Targets (issue 6): ≥ 4× on the small files, ≥ 1× on the large file.
 
 Two endpoints, both `moto_server` (server mode, its own process) on 127.0.0.1:
   * direct: boto3 talks to moto on loopback. Requests cost only CPU (moto's and the client's, on
-    the same cores), and moto answers a ranged GET by reading the whole object.
+    the same cores), and moto answers a ranged GET by reading the whole object; with
+    `--moto-ranges` it runs bench/moto_ranges.py, which reads only the range (as S3 does).
   * S3-like: through a loopback proxy (its own process) that adds a first-byte latency per request
     (`--latency-ms`, 20) and caps every connection's bandwidth both ways (`--mb-per-s`, 100 MB/s):
     an S3 request's first-byte time and AWS's per-connection throughput (S3's performance guide
@@ -19,7 +20,7 @@ neither pays for writing back the other's files. Per row it also reports request
 of the client, moto and the proxy, so a CPU-bound row can be told from a latency-bound one; and
 `--explain` times moto serving one 16 MB range of the large object vs a whole 16 MB object.
 
-    .venv/bin/python bench/s3.py [--small 1000] [--large-mb 256] [--repeats 3] [--explain]
+    .venv/bin/python bench/s3.py [--small 1000] [--large-mb 256] [--repeats 3] [--explain] [--moto-ranges]
 """
 
 from __future__ import annotations
@@ -150,11 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated row numbers to run (default: all)")
     parser.add_argument("--explain", action="store_true", help="also time moto's ranged vs whole-object GETs")
     parser.add_argument("--tuning", default="{}", help="JSON datastore settings for the bridge's default rows")
+    parser.add_argument("--moto-ranges", action="store_true",
+                        help="moto patched to read only a ranged GET's bytes, not the whole object (bench/moto_ranges.py)")
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="aml-bench-s3-"))
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
-    url, moto = start_moto_server(tmp)
+    launcher = [sys.executable, str(Path(__file__).with_name("moto_ranges.py"))] if args.moto_ranges else None
+    moto_mode = ("moto_ranges.py: ranged GETs read only their bytes" if args.moto_ranges
+                 else "stock: every ranged GET reads the whole object")
+    url, moto = start_moto_server(tmp, launcher)
     try:
         import boto3
 
@@ -195,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             files = sum(1 for p in folder.rglob("*") if p.is_file())
             med = {side: {k: statistics.median(r[side][k] for r in runs) for k in runs[0][side]} for side in runs[0]}
             rows.append((endpoint, label, files, med))
-        print(f"S3 transfers vs naive sequential boto3 (moto_server on {url}; medians of {args.repeats}, "
+        print(f"S3 transfers vs naive sequential boto3 (moto_server on {url}, {moto_mode}; "
+              f"medians of {args.repeats}, "
               "alternating which side goes first; "
               f"bridge tuning {tuned or 'defaults'})")
         print("| endpoint | data | direction | bridge s | naive s | speed-up | requests/file bridge / naive "

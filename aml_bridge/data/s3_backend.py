@@ -1,7 +1,8 @@
 """`S3Backend`: a datastore in an S3 bucket/prefix, through boto3 (imported on first use only).
 
 Transfers run in parallel: small files as single requests on a thread pool, large ones through
-s3transfer's `TransferManager` (boto3 `TransferConfig`: parallel multipart parts). Content is checked
+s3transfer's `TransferManager` (boto3 `TransferConfig`: parallel multipart parts; a download is at
+most `max_concurrency` ranges, see `S3Backend`). Content is checked
 by botocore's flexible checksums (a CRC32 on every upload request, which S3 verifies; the object's
 checksum validated on every whole-object GET); only what botocore cannot check gets our own MD5
 against a single-part ETag. Sizes are checked against the bucket listing, and a failed batch upload
@@ -68,7 +69,13 @@ class S3Settings:
 
 
 class S3Backend:
-    """A datastore under `s3://bucket/prefix`; "mount" is download-before / upload-after."""
+    """A datastore under `s3://bucket/prefix`; "mount" is download-before / upload-after.
+
+    Part sizes: an upload's parts are `multipart_chunksize_mb`; a large download's ranged GETs are
+    `download_part_size(size)` = max(multipart_chunksize_mb, ceil(size / max_concurrency)), rounded
+    up to a whole MB: one object is at most `max_concurrency` ranges (one per thread), not
+    size / chunksize of them: the same parallelism, fewer GET requests (S3 bills per request).
+    """
 
     def __init__(self, name: str, settings: S3Settings, workspace: WorkspaceConfig, spec: dict[str, Any]) -> None:
         self.name = name
@@ -105,12 +112,20 @@ class S3Backend:
                                               config=config)
             return self._client
 
-    def transfer_config(self) -> Any:
+    def transfer_config(self, chunksize: int | None = None) -> Any:
+        """boto3 `TransferConfig` from the settings; `chunksize` (bytes) overrides the part size."""
         from boto3.s3.transfer import TransferConfig
 
         s = self.settings
         return TransferConfig(multipart_threshold=s.multipart_threshold_mb * _MB, max_concurrency=s.max_concurrency,
-                              multipart_chunksize=s.multipart_chunksize_mb * _MB, use_threads=True)
+                              multipart_chunksize=chunksize or s.multipart_chunksize_mb * _MB, use_threads=True)
+
+    def download_part_size(self, size: int) -> int:
+        """Ranged-GET size for downloading an object of `size` bytes: `multipart_chunksize_mb`, or
+        more (rounded up to a whole MB) so the object is at most `max_concurrency` ranges."""
+        s = self.settings
+        part = max(s.multipart_chunksize_mb * _MB, -(-size // max(1, s.max_concurrency)))
+        return -(-part // _MB) * _MB
 
     def _key(self, path: str) -> str:
         return join_path(self.settings.prefix, path)
@@ -297,29 +312,39 @@ class S3Backend:
     def _transfer_large(self, direction: str, items: builtins.list[_Item]) -> None:
         """Parallel parts. Uploads: s3transfer sends a CRC32 per part, which S3 verifies. Downloads:
         ranged GETs of the listed ETag (IfMatch), which carry no checksum, so a single-part object is
-        MD5-checked after the download; the file is removed if a check fails."""
+        MD5-checked after the download; the file is removed if a check fails. A TransferConfig's part
+        size is per manager, so downloads go as one manager per distinct part size, one after another
+        (only objects above max_concurrency × multipart_chunksize get a part size of their own, and
+        such an object alone keeps every thread busy)."""
         from boto3.s3.transfer import create_transfer_manager
 
+        if direction == "upload":
+            groups = {self.settings.multipart_chunksize_mb * _MB: items}
+        else:
+            groups = {}
+            for item in items:
+                groups.setdefault(self.download_part_size(item[2]), []).append(item)
         bucket = self.settings.bucket
         unchecked = [item[0] for item in items] if direction == "download" else []
         try:
-            with create_transfer_manager(self.client, self.transfer_config()) as manager:
-                if direction == "upload":
-                    futures = [(item, manager.upload(item[0], bucket, item[1])) for item in items]
-                else:
-                    futures = [(item, manager.download(bucket, item[1], item[0],
-                                                       subscribers=[KnownObject(item[2], item[3])]))
-                               for item in items]
-                for (local, key, size, etag), future in futures:
-                    try:
-                        future.result()
-                    except Exception as exc:  # leaving the block cancels the rest (not shutdown():
-                        raise self._fail(direction, self._rel(key), exc) from exc  # s3transfer 0.19 swaps
-                                                                                   # its arguments)
-                    if direction == "download":
-                        corrupt = self._md5_checkable(etag) and _md5(local) != etag
-                        self._check(self._rel(key), os.path.getsize(local), size, corrupt)
-                        unchecked.remove(local)
+            for part_size, group in sorted(groups.items()):
+                with create_transfer_manager(self.client, self.transfer_config(part_size)) as manager:
+                    if direction == "upload":
+                        futures = [(item, manager.upload(item[0], bucket, item[1])) for item in group]
+                    else:
+                        futures = [(item, manager.download(bucket, item[1], item[0],
+                                                           subscribers=[KnownObject(item[2], item[3])]))
+                                   for item in group]
+                    for (local, key, size, etag), future in futures:
+                        try:
+                            future.result()
+                        except Exception as exc:  # leaving the block cancels the rest (not shutdown():
+                            raise self._fail(direction, self._rel(key), exc) from exc  # s3transfer 0.19
+                                                                                       # swaps its arguments)
+                        if direction == "download":
+                            corrupt = self._md5_checkable(etag) and _md5(local) != etag
+                            self._check(self._rel(key), os.path.getsize(local), size, corrupt)
+                            unchecked.remove(local)
         except BaseException:
             for local in unchecked:  # s3transfer renames a download into place when complete: unchecked
                 if os.path.exists(local):  # files are removed, no consumer reads them

@@ -120,3 +120,31 @@ def test_requests_per_file(make_s3_ws, bucket, s3_endpoint, tmp_path) -> None:
     ranged = [h for m, p, h in large if m == "GET" and "list-type" not in p]
     assert [m for m, _, _ in large].count("HEAD") == 0 and len(ranged) == 4  # 2 + 2 + 2 + 1 MB
     assert all(h.get("range", "").startswith("bytes=") and h.get("if-match") for h in ranged)
+
+
+def test_a_large_download_is_at_most_max_concurrency_ranges(make_s3_ws, bucket, s3_endpoint, tmp_path) -> None:
+    """Download ranges are max(chunksize, ceil(size / max_concurrency)) rounded up to a whole MB:
+    13 MB on 2 threads is 2 ranges (7 + 6 MB, not 5 + 5 + 3); 6 MB stays at 5 MB parts; both in one
+    batch, intact. Uploads keep their 5 MB parts (13 MB: 3 parts)."""
+    mb = 1024 * 1024
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "big.bin").write_bytes(os.urandom(13 * mb))
+    (source / "mid.bin").write_bytes(os.urandom(6 * mb))
+    with FaultProxy(s3_endpoint) as proxy:
+        store = _store(make_s3_ws, bucket, proxy, multipart_threshold_mb=5, multipart_chunksize_mb=5,
+                       max_concurrency=2)
+        store.upload(str(source), target_path="p", show_progress=False)
+        parts = [p for m, p, _ in proxy.seen if m == "PUT" and "partNumber" in p]
+        proxy.seen.clear()
+        store.download(str(tmp_path / "out"), prefix="p", show_progress=False)
+        ranges: dict[str, list[str]] = {}
+        for method, path, headers in proxy.seen:
+            if method == "GET" and "list-type" not in path:
+                assert headers.get("if-match")
+                ranges.setdefault(path.split("?")[0].rsplit("/", 1)[1], []).append(headers["range"])
+    assert sum("/p/big.bin" in p for p in parts) == 3 and sum("/p/mid.bin" in p for p in parts) == 2
+    assert sorted(ranges["big.bin"]) == [f"bytes=0-{7 * mb - 1}", f"bytes={7 * mb}-"]
+    assert sorted(ranges["mid.bin"]) == [f"bytes=0-{5 * mb - 1}", f"bytes={5 * mb}-"]
+    for name in ("big.bin", "mid.bin"):
+        assert (tmp_path / "out" / "p" / name).read_bytes() == (source / name).read_bytes()

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,13 +41,15 @@ def keys(client: Any, bucket: str, prefix: str = "") -> list[str]:
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
 
-def start_moto_server(log_dir: str | os.PathLike[str]) -> tuple[str, subprocess.Popen[bytes]]:
-    """Start `moto_server` on a free loopback port; return (endpoint URL, process) once it answers."""
+def start_moto_server(log_dir: str | os.PathLike[str],
+                      launcher: Sequence[str] | None = None) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start `moto_server` (or `launcher`, a command taking its arguments) on a free loopback port;
+    return (endpoint URL, process) once it answers."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(Path(log_dir) / "moto.log", "wb")  # noqa: SIM115 - lives as long as the server
-    exe = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    command = list(launcher or [str(Path(sys.executable).with_name("moto_server"))])
+    proc = subprocess.Popen([*command, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
