@@ -207,6 +207,12 @@ def aml_log_dataset_inputs(workspace: WorkspaceConfig, run_id: str, datasets: li
     """
 
 
+@hookspec
+def aml_log_model_input(workspace: WorkspaceConfig, run_id: str, model_uri: str) -> None:
+    """Record that run `run_id` scores the model `model_uri` (`models:/...` or `runs:/...`): lineage of
+    a `ParallelTask(type='model')` step, every backend plugin gets the call."""
+
+
 @hookspec(firstresult=True)
 def aml_storage_credentials(workspace: WorkspaceConfig, connection_id: str) -> dict[str, Any] | None:
     """Return the credentials of storage connection `connection_id`, or None when this plugin lacks it.

@@ -24,11 +24,17 @@ log = logging.getLogger(__name__)
 # pluggy registers this module, so the artifact and model hooks (in their own modules) are re-exported.
 from .artifact_hooks import aml_download_artifact, aml_list_artifacts, aml_log_artifact  # noqa: E402
 from .dataset_hooks import aml_log_dataset_inputs  # noqa: E402
-from .model_hooks import aml_download_model, aml_register_model, aml_search_models, aml_set_model_tags  # noqa: E402
+from .model_hooks import (  # noqa: E402
+    aml_download_model,
+    aml_log_model_input,
+    aml_register_model,
+    aml_search_models,
+    aml_set_model_tags,
+)
 
 __all__ = [
     "aml_delete_tags", "aml_download_artifact", "aml_download_model", "aml_list_artifacts",
-    "aml_list_experiments", "aml_log_artifact", "aml_log_batch", "aml_log_dataset_inputs", "aml_read_metrics",
+    "aml_list_experiments", "aml_log_artifact", "aml_log_batch", "aml_log_dataset_inputs", "aml_log_model_input", "aml_read_metrics",
     "aml_read_run",
     "aml_register_model", "aml_search_models", "aml_search_runs", "aml_set_model_tags", "aml_set_status",
     "aml_start_run", "aml_step_env",

@@ -25,6 +25,33 @@ TAG_MODEL_DIR = "aml_bridge.model_dir"
 
 
 @hookimpl
+def aml_log_model_input(workspace: WorkspaceConfig, run_id: str, model_uri: str) -> None:
+    """The scored model becomes a model input of the run (MLflow 3 `LoggedModelInput`): the exact logged
+    model behind an alias or `latest`. A version registered from plain files has no logged model: the
+    run's `azureml.parallel.model` tag still names the reference."""
+    from mlflow.entities import LoggedModelInput
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    from aml_bridge.parallel.model_task import run_logged_model
+
+    from . import store
+
+    client = store.client(workspace)
+    if model_uri.startswith("runs:/"):
+        run_part, _, path = model_uri[len("runs:/"):].partition("/")
+        model_id = getattr(run_logged_model(client, client.get_run(run_part), path)[0], "model_id", None)
+    else:
+        found = get_model_name_and_version(client, model_uri)
+        version = None if len(found) == 1 else client.get_model_version(*found)
+        # A SQLite/SQL registry leaves ModelVersion.model_id empty; MLflow 3's source is models:/<model id>.
+        source = getattr(version, "source", "") or ""
+        model_id = (found[0] if version is None
+                    else version.model_id or (source[len("models:/"):] if source.startswith("models:/m-") else None))
+    if model_id:
+        client.log_inputs(run_id, models=[LoggedModelInput(model_id)])
+
+
+@hookimpl
 def aml_register_model(
     workspace: WorkspaceConfig,
     name: str,

@@ -28,6 +28,7 @@ from ..parallel.config import ParallelSettings
 from ..parallel.driver import NodeResult, Summary, manifest_path, summarise
 from ..parallel.model_task import check_model
 from ..pipeline.resolve import input_location, output_locations, resolve_arguments, step_environment
+from ..plugins import hooks
 from ..run import Run, error_response
 from ..snapshot import copy_tree
 from . import parallel_inputs
@@ -119,6 +120,9 @@ class ParallelStepExecution(StepExecution):
         if settings.model:  # a model that cannot take the input fails the step here, before any node starts
             with remote.workspace(self.workspace.config):
                 check_model(settings, manifest.read(path), self.work_dir, self.workspace.config.tracking_uri)
+            run.tag("azureml.parallel.model", settings.model)
+            hooks.aml_log_model_input(workspace=self.workspace.config, run_id=run._backend_id,
+                                      model_uri=settings.model)
         NodeSpec(settings=settings.to_extra(), output_path=output_path,
                  user_args=resolve_arguments(self.step, ports, self.parameters),
                  env=step_environment(self.step, ports, self.parameters),

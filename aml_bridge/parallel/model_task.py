@@ -121,12 +121,17 @@ def _run_storage_uri(client: Any, run_id: str, path: str) -> str:
     from mlflow.utils.uri import append_to_uri_path
 
     run = client.get_run(run_id)
-    name, _, rest = path.partition("/")
-    models = client.search_logged_models(experiment_ids=[run.info.experiment_id], filter_string=f"name = '{name}'")
-    model = next((m for m in models if m.source_run_id == run_id), None)
+    model, rest = run_logged_model(client, run, path)
     if model is None:
         return append_to_uri_path(run.info.artifact_uri, path)  # a missing path is named by the download
     return append_to_uri_path(model.artifact_location, rest) if rest else model.artifact_location
+
+
+def run_logged_model(client: Any, run: Any, path: str) -> tuple[Any, str]:
+    """(the logged model of `run` named by `path`'s first part, or None; the rest of `path`)."""
+    name, _, rest = path.partition("/")
+    models = client.search_logged_models(experiment_ids=[run.info.experiment_id], filter_string=f"name = '{name}'")
+    return next((m for m in models if m.source_run_id == run.info.run_id), None), rest
 
 
 def _call_here(function: Any, *args: Any) -> Any:

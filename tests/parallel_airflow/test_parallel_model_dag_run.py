@@ -77,6 +77,45 @@ def test_model_step_on_airflow_scores_100k_rows_like_predict(ws, tmp_path, regis
     metrics = step.get_metrics()
     assert metrics["items_succeeded"][-1] == 100_000 and metrics["mini_batches_failed"][-1] == 0
     assert {"logs/sys/node/0/std_log.txt", "logs/sys/node/1/std_log.txt"} <= set(step.get_file_names())
+    assert step.get_tags()["azureml.parallel.model"] == f"models:/dag_clf/{reference.rpartition(':')[2]}"
+    (scored_model,) = _model_inputs(ws, step)
+    assert scored_model == _logged_model_id(ws, "dag_clf", reference.rpartition(":")[2])
+
+
+def _model_inputs(ws, run) -> list[str]:
+    from mlflow import MlflowClient
+
+    return [m.model_id for m in MlflowClient(ws.config.tracking_uri).get_run(run._backend_id).inputs.model_inputs]
+
+
+def _logged_model_id(ws, name: str, version: str) -> str:
+    from mlflow import MlflowClient
+
+    source = MlflowClient(ws.config.tracking_uri, registry_uri=ws.config.tracking_uri).get_model_version(
+        name, version).source
+    return source.removeprefix("models:/")  # MLflow 3 registers a logged model as models:/<model id>
+
+
+def test_hook_aml_log_model_input(ws, registered) -> None:
+    """Each reference form becomes the run's model input: the logged model behind it, once even when a
+    retried prepare task calls the hook again."""
+    from mlflow import MlflowClient
+
+    from aml_bridge.plugins import hooks
+
+    _, reference = registered
+    version = reference.rpartition(":")[2]
+    client = MlflowClient(ws.config.tracking_uri, registry_uri=ws.config.tracking_uri)
+    model_id = _logged_model_id(ws, "dag_clf", version)
+    client.set_registered_model_alias("dag_clf", "champion", version)
+    source_run = client.get_logged_model(model_id).source_run_id
+    for uri in (f"models:/dag_clf/{version}", "models:/dag_clf@champion", "models:/dag_clf/latest",
+                f"models:/{model_id}", f"runs:/{source_run}/model"):
+        run = Experiment(ws, "model-lineage").start_logging(snapshot_directory=None, outputs=False)
+        for _ in range(2):
+            hooks.aml_log_model_input(workspace=ws.config, run_id=run._backend_id, model_uri=uri)
+        run.complete()
+        assert _model_inputs(ws, run) == [model_id] and model_id.startswith("m-"), uri
 
 
 def test_signature_mismatch_fails_the_step_in_prepare_naming_the_columns(ws, tmp_path, registered) -> None:
