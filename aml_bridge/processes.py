@@ -51,10 +51,13 @@ def run_processes(processes: list[Process], cwd: str, stream: IO[str], forward_s
                   timeout: float | None = None) -> Outcome:
     """Start every process, wait for all of them, and say how the job ended."""
     group = _Group(processes, cwd, stream)
-    if not group.start():
-        return Outcome(127, group.start_error)
+    # Forwarding is installed before the start: a signal this process ignores (SIG_IGN is inherited,
+    # e.g. SIGINT under nohup or a non-interactive shell's `&`) would stay ignored by the job and never
+    # stop it, while a handler is reset to the default when the job execs.
     previous = _forward(group) if forward_signals else {}
     try:
+        if not group.start():
+            return Outcome(127, group.start_error)
         for proc in group.procs:
             if on_start is not None:
                 on_start(proc)

@@ -113,8 +113,11 @@ def test_child_env_names_the_run_and_puts_compat_first(job, tmp_path, monkeypatc
                                                    "/already/there"]
 
 
-def test_signals_are_forwarded_to_the_process_group(job, tmp_path):
-    """SIGINT to the launcher (a Ctrl-C) reaches the job, which runs in its own session."""
+@pytest.mark.parametrize("inherited", [signal.default_int_handler, signal.SIG_IGN], ids=["default", "ignored"])
+def test_signals_are_forwarded_to_the_process_group(job, tmp_path, inherited):
+    """SIGINT to the launcher (a Ctrl-C) reaches the job, which runs in its own session; also when the
+    launcher started with SIGINT ignored (nohup, a background job of a script): the job must not inherit that."""
+    signal.signal(signal.SIGINT, inherited)
     script = tmp_path / "wait.py"
     script.write_text("import time\nprint('READY', flush=True)\ntime.sleep(60)\n")
 
@@ -126,8 +129,11 @@ def test_signals_are_forwarded_to_the_process_group(job, tmp_path):
 
     code = launch(job, [sys.executable, str(script)], cwd=str(tmp_path), stream=InterruptOnReady())
 
-    assert code != 0 and job.get_status() == "Canceled"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    try:
+        assert code != 0 and job.get_status() == "Canceled"
+        assert signal.getsignal(signal.SIGINT) is inherited  # restored
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def test_a_job_that_ignores_sigterm_is_killed_after_the_grace_period(job, tmp_path, monkeypatch):
