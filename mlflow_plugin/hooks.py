@@ -34,8 +34,8 @@ from .model_hooks import (  # noqa: E402
 
 __all__ = [
     "aml_delete_tags", "aml_download_artifact", "aml_download_model", "aml_list_artifacts",
-    "aml_list_experiments", "aml_log_artifact", "aml_log_batch", "aml_log_dataset_inputs", "aml_log_model_input", "aml_read_metrics",
-    "aml_read_run",
+    "aml_list_experiments", "aml_log_artifact", "aml_log_batch", "aml_log_dataset_inputs", "aml_log_model_input",
+    "aml_read_metrics", "aml_read_run",
     "aml_register_model", "aml_search_models", "aml_search_runs", "aml_set_model_tags", "aml_set_status",
     "aml_start_run", "aml_step_env",
 ]

@@ -30,25 +30,31 @@ def aml_log_model_input(workspace: WorkspaceConfig, run_id: str, model_uri: str)
     model behind an alias or `latest`. A version registered from plain files has no logged model: the
     run's `azureml.parallel.model` tag still names the reference."""
     from mlflow.entities import LoggedModelInput
-    from mlflow.store.artifact.utils.models import get_model_name_and_version
-
-    from aml_bridge.parallel.model_task import run_logged_model
 
     from . import store
 
     client = store.client(workspace)
-    if model_uri.startswith("runs:/"):
-        run_part, _, path = model_uri[len("runs:/"):].partition("/")
-        model_id = getattr(run_logged_model(client, client.get_run(run_part), path)[0], "model_id", None)
-    else:
-        found = get_model_name_and_version(client, model_uri)
-        version = None if len(found) == 1 else client.get_model_version(*found)
-        # A SQLite/SQL registry leaves ModelVersion.model_id empty; MLflow 3's source is models:/<model id>.
-        source = getattr(version, "source", "") or ""
-        model_id = (found[0] if version is None
-                    else version.model_id or (source[len("models:/"):] if source.startswith("models:/m-") else None))
+    model_id = _logged_model_id(client, model_uri)
     if model_id:
         client.log_inputs(run_id, models=[LoggedModelInput(model_id)])
+
+
+def _logged_model_id(client: MlflowClient, model_uri: str) -> str | None:
+    """The id of the logged model a `runs:/` or `models:/` URI names, None if it names plain files."""
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    from aml_bridge.parallel.model_task import run_logged_model
+
+    if model_uri.startswith("runs:/"):
+        run_id, _, path = model_uri[len("runs:/"):].partition("/")
+        return getattr(run_logged_model(client, client.get_run(run_id), path)[0], "model_id", None)
+    found = get_model_name_and_version(client, model_uri)
+    if len(found) == 1:  # models:/<model id>
+        return found[0]
+    version = client.get_model_version(*found)
+    # A SQL registry leaves ModelVersion.model_id empty; MLflow 3 registers a logged model as models:/<model id>.
+    source = version.source or ""
+    return version.model_id or (source[len("models:/"):] if source.startswith("models:/m-") else None)
 
 
 @hookimpl
